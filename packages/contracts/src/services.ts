@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { dateTime, identifier } from './common';
+
+export const createShopInput = z.object({ name: z.string().trim().min(1, 'required').max(100), ownerUserId: identifier });
+
+export const serviceCategory = z.enum(['companionship', 'shopping', 'cleaning', 'medical_escort', 'repair', 'other']);
+export const serviceRequestStatus = z.enum(['open', 'accepted', 'in_progress', 'completed', 'verified', 'rated', 'cancelled']);
+
+export const createServiceRequestInput = z.object({
+  category: serviceCategory,
+  description: z.string().trim().min(1, 'required').max(500),
+  startAt: dateTime,
+  minutes: z.number().int().min(15, 'at least 15 minutes').max(480, 'at most 8 hours'),
+  beneficiaryUserId: identifier.optional(),
+});
+
+export const listServiceRequestsInput = z.object({ status: serviceRequestStatus.optional() });

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { defineEvent } from './envelope';
+
+/** Kafka topics, named `<service>.<entity>.v1`; each has a `<topic>.dlq` for poison messages. */
+export const topics = {
+  attendance: 'volunteer.attendance.v1',
+  transfer: 'points.transfer.v1',
+  redeemOrder: 'redeem.order.v1',
+  timebankOrder: 'timebank.order.v1',
+} as const;
+
+export function deadLetterTopic(topic: string): string {
+  return `${topic}.dlq`;
+}
+
+/** Every topic the platform uses, dead-letter topics included; created explicitly at start-up. */
+export const allTopics: string[] = Object.values(topics).flatMap((topic) => [topic, deadLetterTopic(topic)]);
+
+/**
+ * A volunteer's attendance was verified by the organizer. The ledger credits love points and
+ * TIME minutes once per attendance, whatever the redelivery.
+ */
+export const attendanceVerified = defineEvent({
+  type: 'AttendanceVerified',
+  version: 1,
+  topic: topics.attendance,
+  dataSchema: z.object({
+    attendanceId: z.string().min(1),
+    activityId: z.string().min(1),
+    userId: z.string().min(1),
+    communityId: z.string().min(1),
+    minutes: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 60),
+    pointsPerHour: z.number().int().min(0).max(1000),
+    verifiedAt: z.iso.datetime(),
+  }),
+});
+
+export type AttendanceVerifiedData = z.output<typeof attendanceVerified.dataSchema>;
+
+/**
+ * The love points an activity's rule promises for verified minutes: whole points for the
+ * verified time at the activity's hourly rate, rounded down. Part of the event's contract, so
+ * the organizer's completion screen and the ledger agree.
+ */
+export function attendanceRewardPoints(data: Pick<AttendanceVerifiedData, 'minutes' | 'pointsPerHour'>): number {
+  return Math.floor((data.minutes * data.pointsPerHour) / 60);
+}

@@ -1,0 +1,10 @@
+export { protoRoot, protos } from './loader';
+export { type Caller, type Role, roles, callerMetadata, callerFromMetadata } from './caller';
+export { statusTable, grpcErrorFromDomain, domainErrorFromGrpc } from './status-table';
+export { createGrpcServer, unary, type GrpcServer, type AsyncHandlers, type UnaryHandler } from './server';
+export { callUnary, createClients, checkHealth, type ServiceClients } from './client';
+export { HealthService } from './health';
+export type * as volunteerV1 from './generated/volunteer/v1/VolunteerService';
+export type * as pointsV1 from './generated/points/v1/PointsService';
+export type * as redeemV1 from './generated/redeem/v1/RedeemService';
+export type * as timebankV1 from './generated/timebank/v1/TimebankService';
