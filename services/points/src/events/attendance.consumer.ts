@@ -1,0 +1,33 @@
+import { attendanceVerified, InvalidEventError, parseEvent } from '@lovepoints/events';
+import { DomainError } from '@lovepoints/errors';
+import { type KafkaClient, PermanentMessageError } from '@lovepoints/kafka';
+import type { PointsService } from '../points.service';
+
+export const attendanceConsumerGroup = 'points.attendance-credit';
+
+/**
+ * Credits every verified attendance. A message that is not a valid AttendanceVerified event, or
+ * that the ledger refuses as invalid, can never succeed and goes to the dead-letter topic at once;
+ * anything else (a database hiccup) is retried with backoff before it is dead-lettered.
+ */
+export function runAttendanceConsumer(kafka: KafkaClient, service: PointsService) {
+  return kafka.runConsumer({
+    groupId: attendanceConsumerGroup,
+    topics: [attendanceVerified.topic],
+    handle: async (message) => {
+      let event;
+      try {
+        event = parseEvent(attendanceVerified, message.value);
+      } catch (error) {
+        if (error instanceof InvalidEventError) throw new PermanentMessageError(error.message);
+        throw error;
+      }
+      try {
+        await service.creditAttendance(event);
+      } catch (error) {
+        if (error instanceof DomainError && error.kind === 'invalid_argument') throw new PermanentMessageError(error.message);
+        throw error;
+      }
+    },
+  });
+}

@@ -1,0 +1,66 @@
+import {
+  applyVolunteerInput,
+  checkInput,
+  completeActivityInput,
+  createActivityInput,
+  createCommunityInput,
+  grantRoleInput,
+  identifier,
+  listActivitiesInput,
+  loginInput,
+  registerInput,
+} from '@lovepoints/contracts';
+import { parseInput } from '@lovepoints/errors';
+import type { AsyncHandlers, volunteerV1 } from '@lovepoints/grpc';
+import { z } from 'zod';
+import type { VolunteerService } from '../volunteer.service';
+
+/** proto3 sends absent strings as ''; optional filters treat that as "not given". */
+const optional = (value: string) => (value === '' ? undefined : value);
+
+/** Thin transport: parse with the shared contract schemas, call the service, return its view. */
+export function volunteerHandlers(
+  service: VolunteerService,
+  bootstrapInput: z.ZodType<{ phone: string; password: string; name: string; street: string }>,
+): AsyncHandlers<volunteerV1.VolunteerServiceHandlers> {
+  return {
+    RegisterUser: (request) => service.registerUser(parseInput(registerInput, request)),
+    VerifyCredentials: (request) => service.verifyCredentials(parseInput(loginInput, request)),
+    GetUser: (request, caller) => service.getUser(caller, parseInput(identifier, request.userId, 'userId')),
+    EnsureStreetAdmin: (request) => service.ensureStreetAdmin(parseInput(bootstrapInput, request)),
+    GrantRole: (request, caller) =>
+      service.grantRole(caller, { userId: parseInput(identifier, request.userId, 'userId'), role: parseInput(grantRoleInput, request).role }),
+    CreateCommunity: (request, caller) => service.createCommunity(caller, parseInput(createCommunityInput, request)),
+    ListCommunities: (request) => service.listCommunities({ street: request.street }),
+    ApplyVolunteer: (request, caller) => service.applyVolunteer(caller, parseInput(applyVolunteerInput, request)),
+    ApproveVolunteer: (request, caller) => service.approveVolunteer(caller, parseInput(identifier, request.profileId, 'profileId')),
+    CreateActivity: (request, caller) => {
+      const input = parseInput(createActivityInput, request);
+      return service.createActivity(caller, { ...input, startAt: new Date(input.startAt), endAt: new Date(input.endAt) });
+    },
+    PublishActivity: (request, caller) => service.publishActivity(caller, parseInput(identifier, request.activityId, 'activityId')),
+    GetActivity: (request, caller) => service.getActivity(caller, parseInput(identifier, request.activityId, 'activityId')),
+    ListActivities: (request, caller) => {
+      const input = parseInput(listActivitiesInput, {
+        status: optional(request.status),
+        from: optional(request.from),
+        to: optional(request.to),
+        limit: request.page?.limit || undefined,
+        cursor: request.page?.cursor ?? '',
+      });
+      return service.listActivities(caller, {
+        ...input,
+        from: input.from === undefined ? undefined : new Date(input.from),
+        to: input.to === undefined ? undefined : new Date(input.to),
+      });
+    },
+    SignUp: (request, caller) => service.signUp(caller, parseInput(identifier, request.activityId, 'activityId')),
+    GetCheckinCode: (request, caller) => service.getCheckinCode(caller, parseInput(identifier, request.activityId, 'activityId')),
+    CheckIn: (request, caller) =>
+      service.checkIn(caller, { activityId: parseInput(identifier, request.activityId, 'activityId'), ...parseInput(checkInput, request) }),
+    CheckOut: (request, caller) =>
+      service.checkOut(caller, { activityId: parseInput(identifier, request.activityId, 'activityId'), ...parseInput(checkInput, request) }),
+    CompleteActivity: (request, caller) =>
+      service.completeActivity(caller, { activityId: parseInput(identifier, request.activityId, 'activityId'), ...parseInput(completeActivityInput, request) }),
+  };
+}

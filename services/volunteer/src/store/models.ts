@@ -1,0 +1,164 @@
+import type { Connection } from '@lovepoints/mongo';
+import { outboxSchemaFields } from '@lovepoints/outbox';
+import { Schema } from 'mongoose';
+
+/**
+ * Documents of the volunteer database. Ids are strings chosen by the service (UUIDs, or derived
+ * ids such as `<activityId>:<userId>` where one document per pair is the rule).
+ */
+export interface UserDocument {
+  _id: string;
+  phone: string;
+  passwordHash: string;
+  name: string;
+  roles: string[];
+  communityId: string;
+  street: string;
+  createdAt: Date;
+}
+
+export interface CommunityDocument {
+  _id: string;
+  name: string;
+  street: string;
+  createdAt: Date;
+}
+
+export interface VolunteerProfileDocument {
+  _id: string;
+  userId: string;
+  communityId: string;
+  realName: string;
+  skills: string[];
+  status: 'pending' | 'active' | 'rejected';
+  approvedByUserId: string | null;
+  createdAt: Date;
+}
+
+export type ActivityStatus = 'draft' | 'published' | 'in_progress' | 'completed' | 'cancelled';
+
+export interface ActivityDocument {
+  _id: string;
+  communityId: string;
+  title: string;
+  category: string;
+  location: { lat: number; lng: number; radiusMeters: number };
+  startAt: Date;
+  endAt: Date;
+  capacity: number;
+  pointsPerHour: number;
+  status: ActivityStatus;
+  confirmedCount: number;
+  createdByUserId: string;
+  createdAt: Date;
+}
+
+export interface SignupDocument {
+  _id: string;
+  activityId: string;
+  userId: string;
+  status: 'confirmed' | 'waitlisted';
+  createdAt: Date;
+}
+
+export interface AttendanceDocument {
+  _id: string;
+  activityId: string;
+  userId: string;
+  communityId: string;
+  checkedInAt: Date;
+  checkedOutAt: Date | null;
+  minutes: number;
+  status: 'checked_in' | 'checked_out' | 'verified';
+  /** Set when the check-out was missing and the stay was closed at the activity's end. */
+  checkoutMissing: boolean;
+  corrections: { minutes: number; reason: string; byUserId: string; at: Date }[];
+  verifiedAt: Date | null;
+}
+
+export function createModels(connection: Connection) {
+  const users = connection.model<UserDocument>(
+    'User',
+    new Schema<UserDocument>({
+      _id: String,
+      phone: { type: String, required: true, unique: true },
+      passwordHash: { type: String, required: true },
+      name: { type: String, required: true },
+      roles: { type: [String], default: ['resident'] },
+      communityId: { type: String, default: '' },
+      street: { type: String, default: '' },
+      createdAt: { type: Date, default: () => new Date() },
+    }),
+  );
+  const communitySchema = new Schema<CommunityDocument>({
+    _id: String,
+    name: { type: String, required: true },
+    street: { type: String, required: true },
+    createdAt: { type: Date, default: () => new Date() },
+  });
+  communitySchema.index({ street: 1, name: 1 }, { unique: true });
+  const communities = connection.model<CommunityDocument>('Community', communitySchema);
+  const profiles = connection.model<VolunteerProfileDocument>(
+    'VolunteerProfile',
+    new Schema<VolunteerProfileDocument>({
+      _id: String,
+      userId: { type: String, required: true, unique: true },
+      communityId: { type: String, required: true, index: true },
+      realName: { type: String, required: true },
+      skills: { type: [String], default: [] },
+      status: { type: String, required: true },
+      approvedByUserId: { type: String, default: null },
+      createdAt: { type: Date, default: () => new Date() },
+    }),
+  );
+  const activitySchema = new Schema<ActivityDocument>({
+    _id: String,
+    communityId: { type: String, required: true },
+    title: { type: String, required: true },
+    category: { type: String, required: true },
+    location: { lat: Number, lng: Number, radiusMeters: Number },
+    startAt: { type: Date, required: true },
+    endAt: { type: Date, required: true },
+    capacity: { type: Number, required: true },
+    pointsPerHour: { type: Number, required: true },
+    status: { type: String, required: true },
+    confirmedCount: { type: Number, default: 0 },
+    createdByUserId: { type: String, required: true },
+    createdAt: { type: Date, default: () => new Date() },
+  });
+  activitySchema.index({ communityId: 1, startAt: -1 });
+  const activities = connection.model<ActivityDocument>('Activity', activitySchema);
+  const signups = connection.model<SignupDocument>(
+    'Signup',
+    new Schema<SignupDocument>({
+      _id: String,
+      activityId: { type: String, required: true, index: true },
+      userId: { type: String, required: true },
+      status: { type: String, required: true },
+      createdAt: { type: Date, default: () => new Date() },
+    }),
+  );
+  const attendances = connection.model<AttendanceDocument>(
+    'Attendance',
+    new Schema<AttendanceDocument>({
+      _id: String,
+      activityId: { type: String, required: true, index: true },
+      userId: { type: String, required: true },
+      communityId: { type: String, required: true },
+      checkedInAt: { type: Date, required: true },
+      checkedOutAt: { type: Date, default: null },
+      minutes: { type: Number, default: 0 },
+      status: { type: String, required: true },
+      checkoutMissing: { type: Boolean, default: false },
+      corrections: { type: [{ _id: false, minutes: Number, reason: String, byUserId: String, at: Date }], default: [] },
+      verifiedAt: { type: Date, default: null },
+      ...outboxSchemaFields,
+    }),
+  );
+  return { users, communities, profiles, activities, signups, attendances };
+}
+
+export type VolunteerModels = ReturnType<typeof createModels>;
+
+/** Collections whose documents carry outbox events, for the relay. */
+export const outboxCollections = ['attendances'];

@@ -1,0 +1,477 @@
+import { attendanceRewardPoints, attendanceVerified, createEvent } from '@lovepoints/events';
+import { DomainError, notFound, permissionDenied, unauthenticated } from '@lovepoints/errors';
+import { type Caller, type Role } from '@lovepoints/grpc';
+import { isDuplicateKeyError } from '@lovepoints/mongo';
+import { outboxEntry } from '@lovepoints/outbox';
+import { randomUUID } from 'node:crypto';
+import { conflict, ensureCanManage, ensureVisible, hasRole, refused, requireCaller, requireRole } from './domain/access';
+import { attendedMinutes, distanceMeters, withinCheckinWindow } from './domain/attendance-rules';
+import { issueCheckinCode, verifyCheckinCode } from './domain/checkin-code';
+import { hashPassword, verifyPassword } from './domain/password';
+import type { ActivityDocument, AttendanceDocument, CommunityDocument, UserDocument, VolunteerModels, VolunteerProfileDocument } from './store/models';
+
+export interface VolunteerSettings {
+  checkinCodeSecret: string;
+  checkinCodeLifetimeSeconds: number;
+  checkinGraceMinutes: number;
+  attendanceMinutesStep: number;
+}
+
+export interface UserView {
+  id: string;
+  name: string;
+  phone: string;
+  roles: string[];
+  communityId: string;
+  street: string;
+}
+
+export interface ActivityInput {
+  title: string;
+  category: string;
+  location: { lat: number; lng: number; radiusMeters: number };
+  startAt: Date;
+  endAt: Date;
+  capacity: number;
+  pointsPerHour: number;
+}
+
+const source = 'volunteer';
+
+function userView(user: UserDocument): UserView {
+  return { id: user._id, name: user.name, phone: user.phone, roles: user.roles, communityId: user.communityId, street: user.street };
+}
+
+function communityView(community: CommunityDocument) {
+  return { id: community._id, name: community.name, street: community.street, createdAt: community.createdAt.toISOString() };
+}
+
+function activityView(activity: ActivityDocument) {
+  return {
+    id: activity._id,
+    communityId: activity.communityId,
+    title: activity.title,
+    category: activity.category,
+    location: activity.location,
+    startAt: activity.startAt.toISOString(),
+    endAt: activity.endAt.toISOString(),
+    capacity: activity.capacity,
+    pointsPerHour: activity.pointsPerHour,
+    status: activity.status,
+    confirmedCount: activity.confirmedCount,
+    createdByUserId: activity.createdByUserId,
+  };
+}
+
+function attendanceView(attendance: AttendanceDocument) {
+  return {
+    id: attendance._id,
+    activityId: attendance.activityId,
+    userId: attendance.userId,
+    checkedInAt: attendance.checkedInAt.toISOString(),
+    checkedOutAt: attendance.checkedOutAt?.toISOString() ?? '',
+    minutes: attendance.minutes,
+    status: attendance.status,
+  };
+}
+
+function profileView(profile: VolunteerProfileDocument) {
+  return {
+    id: profile._id,
+    userId: profile.userId,
+    realName: profile.realName,
+    skills: profile.skills,
+    status: profile.status,
+    communityId: profile.communityId,
+  };
+}
+
+/** Encodes a list position as an opaque cursor. */
+function encodeCursor(offset: number): string {
+  return Buffer.from(JSON.stringify({ offset })).toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  if (cursor === '') return 0;
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as { offset?: unknown };
+    if (typeof parsed.offset === 'number' && Number.isSafeInteger(parsed.offset) && parsed.offset >= 0) return parsed.offset;
+  } catch {
+    // Fall through to the refusal below.
+  }
+  throw new DomainError('invalid_argument', 'invalid_cursor', 'The cursor is not one this service issued.', [{ path: 'cursor', message: 'unknown cursor' }]);
+}
+
+/** Roles that each granting role may hand out. Street admin is never granted through the API. */
+const grantableRoles: Record<'organizer' | 'street_admin', Role[]> = {
+  organizer: ['volunteer', 'shopkeeper', 'organizer'],
+  street_admin: ['resident', 'volunteer', 'shopkeeper', 'organizer'],
+};
+
+export class VolunteerService {
+  constructor(
+    private readonly models: VolunteerModels,
+    private readonly settings: VolunteerSettings,
+    private readonly afterEventsWritten: () => void,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  private async community(communityId: string): Promise<CommunityDocument> {
+    const community = communityId === '' ? null : await this.models.communities.findById(communityId).lean();
+    if (community === null) throw notFound('The community');
+    return community;
+  }
+
+  private async visibleActivity(caller: Caller, activityId: string): Promise<ActivityDocument> {
+    const activity = await this.models.activities.findById(activityId).lean();
+    if (activity === null) throw notFound('The activity');
+    ensureVisible(caller, { id: activity.communityId, street: (await this.community(activity.communityId)).street }, 'The activity');
+    return activity;
+  }
+
+  async registerUser(input: { phone: string; password: string; name: string; communityId: string }): Promise<UserView> {
+    const community = await this.models.communities.findById(input.communityId).lean();
+    if (community === null)
+      throw new DomainError('invalid_argument', 'unknown_community', 'No community has that id.', [{ path: 'communityId', message: 'unknown community' }]);
+    try {
+      const user = await this.models.users.create({
+        _id: randomUUID(),
+        phone: input.phone,
+        passwordHash: await hashPassword(input.password),
+        name: input.name,
+        roles: ['resident'],
+        communityId: community._id,
+        street: community.street,
+      });
+      return userView(user.toObject());
+    } catch (error) {
+      if (isDuplicateKeyError(error))
+        throw new DomainError('already_exists', 'phone_taken', 'That phone number is already registered.', [{ path: 'phone', message: 'already registered' }]);
+      throw error;
+    }
+  }
+
+  async verifyCredentials(input: { phone: string; password: string }): Promise<UserView> {
+    const user = await this.models.users.findOne({ phone: input.phone }).lean();
+    // The same answer for an unknown phone and a wrong password, so phones cannot be probed.
+    if (user === null || !(await verifyPassword(input.password, user.passwordHash))) throw unauthenticated('The phone or password is wrong.');
+    return userView(user);
+  }
+
+  async getUser(caller: Caller | undefined, userId: string): Promise<UserView> {
+    const known = requireCaller(caller);
+    const user = await this.models.users.findById(userId).lean();
+    if (user === null) throw notFound('The user');
+    if (user._id !== known.userId) ensureVisible(known, { id: user.communityId, street: user.street }, 'The user');
+    return userView(user);
+  }
+
+  async ensureStreetAdmin(input: { phone: string; password: string; name: string; street: string }): Promise<UserView> {
+    const existing = await this.models.users.findOne({ phone: input.phone }).lean();
+    if (existing !== null) return userView(existing);
+    try {
+      const user = await this.models.users.create({
+        _id: randomUUID(),
+        phone: input.phone,
+        passwordHash: await hashPassword(input.password),
+        name: input.name,
+        roles: ['street_admin'],
+        communityId: '',
+        street: input.street,
+      });
+      return userView(user.toObject());
+    } catch (error) {
+      // Two gateways starting together may race; the other one created it.
+      if (!isDuplicateKeyError(error)) throw error;
+      const winner = await this.models.users.findOne({ phone: input.phone }).lean();
+      if (winner === null) throw error;
+      return userView(winner);
+    }
+  }
+
+  async grantRole(caller: Caller | undefined, input: { userId: string; role: Role }): Promise<UserView> {
+    const known = requireRole(caller, 'organizer', 'street_admin');
+    const user = await this.models.users.findById(input.userId).lean();
+    if (user === null) throw notFound('The user');
+    ensureVisible(known, { id: user.communityId, street: user.street }, 'The user');
+    const allowed = new Set<Role>([
+      ...(hasRole(known, 'organizer') ? grantableRoles.organizer : []),
+      ...(hasRole(known, 'street_admin') ? grantableRoles.street_admin : []),
+    ]);
+    if (!allowed.has(input.role)) throw permissionDenied(`You cannot grant the role ${input.role}.`);
+    const updated = await this.models.users.findByIdAndUpdate(user._id, { $addToSet: { roles: input.role } }, { new: true }).lean();
+    if (updated === null) throw notFound('The user');
+    return userView(updated);
+  }
+
+  async createCommunity(caller: Caller | undefined, input: { name: string; street: string }) {
+    const known = requireRole(caller, 'street_admin');
+    if (input.street !== known.street) throw permissionDenied('Street admins create communities in their own street only.');
+    try {
+      const community = await this.models.communities.create({ _id: randomUUID(), name: input.name, street: input.street });
+      return communityView(community.toObject());
+    } catch (error) {
+      if (isDuplicateKeyError(error))
+        throw new DomainError('already_exists', 'community_exists', 'That street already has a community of that name.', [
+          { path: 'name', message: 'already exists in this street' },
+        ]);
+      throw error;
+    }
+  }
+
+  async listCommunities(input: { street: string }) {
+    const communities = await this.models.communities
+      .find(input.street === '' ? {} : { street: input.street })
+      .sort({ name: 1 })
+      .limit(1000)
+      .lean();
+    return { communities: communities.map(communityView) };
+  }
+
+  async applyVolunteer(caller: Caller | undefined, input: { realName: string; skills: string[] }) {
+    const known = requireCaller(caller);
+    if (known.communityId === '') throw refused('no_community', 'Only members of a community can volunteer.');
+    try {
+      const profile = await this.models.profiles.create({
+        _id: randomUUID(),
+        userId: known.userId,
+        communityId: known.communityId,
+        realName: input.realName,
+        skills: input.skills,
+        status: 'pending',
+      });
+      return profileView(profile.toObject());
+    } catch (error) {
+      if (isDuplicateKeyError(error)) throw conflict('already_applied', 'You already have a volunteer profile.');
+      throw error;
+    }
+  }
+
+  async approveVolunteer(caller: Caller | undefined, profileId: string) {
+    const known = requireRole(caller, 'organizer', 'street_admin');
+    const profile = await this.models.profiles.findById(profileId).lean();
+    if (profile === null) throw notFound('The volunteer profile');
+    ensureCanManage(known, { id: profile.communityId, street: (await this.community(profile.communityId)).street }, 'The volunteer profile');
+    const approved = await this.models.profiles
+      .findOneAndUpdate({ _id: profileId, status: 'pending' }, { $set: { status: 'active', approvedByUserId: known.userId } }, { new: true })
+      .lean();
+    if (approved === null) throw conflict('not_pending', 'The profile is not waiting for approval.');
+    await this.models.users.updateOne({ _id: profile.userId }, { $addToSet: { roles: 'volunteer' } });
+    return profileView(approved);
+  }
+
+  async createActivity(caller: Caller | undefined, input: ActivityInput) {
+    const known = requireRole(caller, 'organizer');
+    if (input.endAt.getTime() <= input.startAt.getTime())
+      throw new DomainError('invalid_argument', 'invalid_window', 'The activity must end after it starts.', [
+        { path: 'endAt', message: 'must be after startAt' },
+      ]);
+    const activity = await this.models.activities.create({
+      _id: randomUUID(),
+      communityId: known.communityId,
+      createdByUserId: known.userId,
+      status: 'draft',
+      confirmedCount: 0,
+      ...input,
+    });
+    return activityView(activity.toObject());
+  }
+
+  async publishActivity(caller: Caller | undefined, activityId: string) {
+    const known = requireRole(caller, 'organizer', 'street_admin');
+    const activity = await this.visibleActivity(known, activityId);
+    ensureCanManage(known, { id: activity.communityId, street: known.street }, 'The activity');
+    const published = await this.models.activities
+      .findOneAndUpdate({ _id: activityId, status: 'draft' }, { $set: { status: 'published' } }, { new: true })
+      .lean();
+    if (published === null) throw conflict('not_draft', `The activity is ${activity.status}, not a draft.`);
+    return activityView(published);
+  }
+
+  async getActivity(caller: Caller | undefined, activityId: string) {
+    return activityView(await this.visibleActivity(requireCaller(caller), activityId));
+  }
+
+  async listActivities(
+    caller: Caller | undefined,
+    input: { status?: string | undefined; from?: Date | undefined; to?: Date | undefined; limit: number; cursor: string },
+  ) {
+    const known = requireCaller(caller);
+    const offset = decodeCursor(input.cursor);
+    const filter: Record<string, unknown> = { communityId: known.communityId };
+    if (input.status !== undefined) filter.status = input.status;
+    if (input.from !== undefined || input.to !== undefined) {
+      filter.startAt = { ...(input.from ? { $gte: input.from } : {}), ...(input.to ? { $lt: input.to } : {}) };
+    }
+    const page = await this.models.activities
+      .find(filter)
+      .sort({ startAt: -1, _id: 1 })
+      .skip(offset)
+      .limit(input.limit + 1)
+      .lean();
+    const items = page.slice(0, input.limit).map(activityView);
+    return { items, nextCursor: page.length > input.limit ? encodeCursor(offset + input.limit) : '' };
+  }
+
+  async signUp(caller: Caller | undefined, activityId: string) {
+    const known = requireRole(caller, 'volunteer');
+    const activity = await this.visibleActivity(known, activityId);
+    if (activity.status !== 'published' && activity.status !== 'in_progress')
+      throw refused('activity_not_open', `The activity is ${activity.status}; sign-ups are closed.`);
+    if (activity.endAt.getTime() <= this.now().getTime()) throw refused('activity_ended', 'The activity has already ended.');
+    const signupId = `${activityId}:${known.userId}`;
+    try {
+      await this.models.signups.create({ _id: signupId, activityId, userId: known.userId, status: 'waitlisted' });
+    } catch (error) {
+      if (isDuplicateKeyError(error)) throw conflict('already_signed_up', 'You have already signed up for this activity.');
+      throw error;
+    }
+    // The seat is taken by a conditional increment, so concurrent sign-ups never exceed capacity.
+    const seat = await this.models.activities.updateOne({ _id: activityId, confirmedCount: { $lt: activity.capacity } }, { $inc: { confirmedCount: 1 } });
+    const status = seat.modifiedCount === 1 ? 'confirmed' : 'waitlisted';
+    if (status === 'confirmed') await this.models.signups.updateOne({ _id: signupId }, { $set: { status } });
+    return { activityId, userId: known.userId, status };
+  }
+
+  async getCheckinCode(caller: Caller | undefined, activityId: string) {
+    const known = requireRole(caller, 'organizer', 'street_admin');
+    const activity = await this.visibleActivity(known, activityId);
+    if (activity.status !== 'published' && activity.status !== 'in_progress') throw refused('activity_not_open', `The activity is ${activity.status}.`);
+    const { code, expiresAt } = issueCheckinCode(this.codeSettings(), activityId, this.now());
+    return { code, expiresAt: expiresAt.toISOString() };
+  }
+
+  private codeSettings() {
+    return { secret: this.settings.checkinCodeSecret, lifetimeSeconds: this.settings.checkinCodeLifetimeSeconds };
+  }
+
+  /** The checks shared by check-in and check-out: open activity, place, time and code. */
+  private async checkPresence(caller: Caller | undefined, input: { activityId: string; code: string; lat: number; lng: number }) {
+    const known = requireRole(caller, 'volunteer');
+    const activity = await this.visibleActivity(known, input.activityId);
+    if (activity.status !== 'published' && activity.status !== 'in_progress') throw refused('activity_not_open', `The activity is ${activity.status}.`);
+    const now = this.now();
+    switch (verifyCheckinCode(this.codeSettings(), input.activityId, input.code, now)) {
+      case 'valid':
+        break;
+      case 'expired':
+        throw refused('checkin_code_expired', 'The check-in code has expired; scan the current one.');
+      case 'wrong_activity':
+        throw refused('checkin_code_wrong_activity', 'That code belongs to another activity.');
+      case 'malformed':
+        throw refused('checkin_code_invalid', 'That is not a valid check-in code.');
+    }
+    const distance = distanceMeters({ lat: input.lat, lng: input.lng }, activity.location);
+    if (distance > activity.location.radiusMeters)
+      throw refused('outside_geofence', `You are ${Math.round(distance)} m from the activity; check in within ${activity.location.radiusMeters} m.`);
+    return { known, activity, now };
+  }
+
+  async checkIn(caller: Caller | undefined, input: { activityId: string; code: string; lat: number; lng: number }) {
+    const { known, activity, now } = await this.checkPresence(caller, input);
+    if (!withinCheckinWindow(now, activity, this.settings.checkinGraceMinutes))
+      throw refused('outside_time_window', 'Check-in is open from shortly before the start until the end of the activity.');
+    const signup = await this.models.signups.findById(`${activity._id}:${known.userId}`).lean();
+    if (signup?.status !== 'confirmed') throw refused('not_confirmed', 'Only volunteers with a confirmed sign-up can check in.');
+    try {
+      const attendance = await this.models.attendances.create({
+        _id: `${activity._id}:${known.userId}`,
+        activityId: activity._id,
+        userId: known.userId,
+        communityId: activity.communityId,
+        checkedInAt: now,
+        status: 'checked_in',
+      });
+      if (activity.status === 'published')
+        await this.models.activities.updateOne({ _id: activity._id, status: 'published' }, { $set: { status: 'in_progress' } });
+      return attendanceView(attendance.toObject());
+    } catch (error) {
+      if (isDuplicateKeyError(error)) throw conflict('already_checked_in', 'You have already checked in to this activity.');
+      throw error;
+    }
+  }
+
+  async checkOut(caller: Caller | undefined, input: { activityId: string; code: string; lat: number; lng: number }) {
+    const { known, activity, now } = await this.checkPresence(caller, input);
+    const attendanceId = `${activity._id}:${known.userId}`;
+    const attendance = await this.models.attendances.findById(attendanceId).lean();
+    if (attendance === null) throw refused('not_checked_in', 'Check in before checking out.');
+    const minutes = attendedMinutes({ checkedInAt: attendance.checkedInAt, checkedOutAt: now }, activity, this.settings.attendanceMinutesStep);
+    const updated = await this.models.attendances
+      .findOneAndUpdate({ _id: attendanceId, status: 'checked_in' }, { $set: { status: 'checked_out', checkedOutAt: now, minutes } }, { new: true })
+      .lean();
+    if (updated === null) throw conflict('already_checked_out', 'You have already checked out.');
+    return attendanceView(updated);
+  }
+
+  /**
+   * Verifies every attendance of the activity and completes it. Each attendance is verified by
+   * one conditional single-document update that also stores its AttendanceVerified event (the
+   * outbox), so a crash part-way leaves some attendances verified with their events and the rest
+   * untouched; completing again finishes the job without repeating any.
+   */
+  async completeActivity(caller: Caller | undefined, input: { activityId: string; adjustments: { userId: string; minutes: number; reason: string }[] }) {
+    const known = requireRole(caller, 'organizer', 'street_admin');
+    const activity = await this.visibleActivity(known, input.activityId);
+    ensureCanManage(known, { id: activity.communityId, street: known.street }, 'The activity');
+    if (activity.status !== 'published' && activity.status !== 'in_progress')
+      throw conflict('activity_not_open', `The activity is ${activity.status}; only an open activity can be completed.`);
+    const now = this.now();
+    const attendances = await this.models.attendances.find({ activityId: activity._id }).lean();
+    const byUser = new Map(attendances.map((attendance) => [attendance.userId, attendance]));
+    for (const adjustment of input.adjustments) {
+      if (!byUser.has(adjustment.userId)) {
+        throw new DomainError('business_rule', 'no_attendance', `User ${adjustment.userId} has no check-in at this activity to correct.`, [
+          { path: 'adjustments', message: `no attendance for ${adjustment.userId}` },
+        ]);
+      }
+    }
+    const adjustments = new Map(input.adjustments.map((adjustment) => [adjustment.userId, adjustment]));
+    const verified: { attendanceId: string; userId: string; minutes: number; points: number }[] = [];
+    for (const attendance of attendances) {
+      const adjustment = adjustments.get(attendance.userId);
+      const checkoutMissing = attendance.status === 'checked_in';
+      const closedAt = attendance.checkedOutAt ?? new Date(Math.min(now.getTime(), activity.endAt.getTime()));
+      const measuredMinutes =
+        attendance.status === 'verified'
+          ? attendance.minutes
+          : attendedMinutes({ checkedInAt: attendance.checkedInAt, checkedOutAt: closedAt }, activity, this.settings.attendanceMinutesStep);
+      const minutes = adjustment?.minutes ?? measuredMinutes;
+      if (attendance.status !== 'verified') {
+        const event = createEvent(attendanceVerified, {
+          id: `attendance-verified:${attendance._id}`,
+          source,
+          subject: attendance._id,
+          data: {
+            attendanceId: attendance._id,
+            activityId: activity._id,
+            userId: attendance.userId,
+            communityId: activity.communityId,
+            minutes,
+            pointsPerHour: activity.pointsPerHour,
+            verifiedAt: now.toISOString(),
+          },
+        });
+        await this.models.attendances.updateOne(
+          { _id: attendance._id, status: { $ne: 'verified' } },
+          {
+            $set: { status: 'verified', minutes, verifiedAt: now, checkoutMissing, checkedOutAt: closedAt },
+            $push: {
+              outbox: outboxEntry(attendanceVerified.topic, event),
+              ...(adjustment ? { corrections: { minutes: adjustment.minutes, reason: adjustment.reason, byUserId: known.userId, at: now } } : {}),
+            },
+          },
+        );
+      }
+      verified.push({
+        attendanceId: attendance._id,
+        userId: attendance.userId,
+        minutes,
+        points: attendanceRewardPoints({ minutes, pointsPerHour: activity.pointsPerHour }),
+      });
+    }
+    await this.models.activities.updateOne({ _id: activity._id }, { $set: { status: 'completed' } });
+    this.afterEventsWritten();
+    return { attendances: verified };
+  }
+}
