@@ -1,0 +1,45 @@
+import { grpcAddress, loadConfig, logLevel, port, positiveInteger } from '@lovepoints/config';
+import { z } from 'zod';
+
+const localJwtSecret = 'local-development-jwt-secret-change-me-0123456789';
+
+export function loadGatewayConfig(environment: NodeJS.ProcessEnv = process.env) {
+  const config = loadConfig(
+    {
+      NODE_ENV: z.string().default('development'),
+      GATEWAY_HOST: z.string().default('127.0.0.1'),
+      GATEWAY_PORT: port(8080),
+      VOLUNTEER_GRPC_ADDRESS: grpcAddress('127.0.0.1:50051'),
+      POINTS_GRPC_ADDRESS: grpcAddress('127.0.0.1:50052'),
+      REDEEM_GRPC_ADDRESS: grpcAddress('127.0.0.1:50053'),
+      TIMEBANK_GRPC_ADDRESS: grpcAddress('127.0.0.1:50054'),
+      GRPC_DEADLINE_MS: positiveInteger(5000),
+      JWT_SECRET: z.string().min(32, 'at least 32 characters').default(localJwtSecret),
+      JWT_ISSUER: z.string().min(1).default('lovepoints'),
+      JWT_AUDIENCE: z.string().min(1).default('lovepoints-portal'),
+      ACCESS_TOKEN_TTL_SECONDS: positiveInteger(900),
+      REFRESH_TOKEN_TTL_SECONDS: positiveInteger(30 * 24 * 3600),
+      BOOTSTRAP_ADMIN_PHONE: z
+        .string()
+        .regex(/^1\d{10}$/, 'an 11-digit mobile number')
+        .default('13800000000'),
+      BOOTSTRAP_ADMIN_PASSWORD: z.string().min(8, 'at least 8 characters').default('ChangeMe-2026'),
+      BOOTSTRAP_ADMIN_NAME: z.string().min(1).default('街道管理员'),
+      BOOTSTRAP_ADMIN_STREET: z.string().min(1).default('示范街道'),
+      REQUEST_BODY_LIMIT: z
+        .string()
+        .regex(/^\d+(b|kb|mb)$/)
+        .default('100kb'),
+      LOG_LEVEL: logLevel,
+    },
+    environment,
+  );
+  // The local defaults are public; refusing them in production keeps a forgotten variable from
+  // becoming a forgeable token or a known admin password.
+  if (config.NODE_ENV === 'production' && (config.JWT_SECRET === localJwtSecret || config.BOOTSTRAP_ADMIN_PASSWORD === 'ChangeMe-2026')) {
+    throw new Error('Set JWT_SECRET and BOOTSTRAP_ADMIN_PASSWORD in production; the local defaults are public.');
+  }
+  return config;
+}
+
+export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;

@@ -1,0 +1,141 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { parseInput, permissionDenied, unauthenticated } from '@lovepoints/errors';
+import type { Caller, Role, ServiceClients } from '@lovepoints/grpc';
+import type { Logger } from '@lovepoints/logging';
+import type { Express, Request } from 'express';
+import { z } from 'zod';
+import { type TokenSettings, verifyAccessToken } from '../auth/tokens';
+
+/** What every route handler can use. */
+export interface GatewayContext {
+  clients: ServiceClients;
+  deadlineMs: number;
+  tokens: TokenSettings;
+  logger: Logger;
+}
+
+type Method = 'get' | 'post' | 'patch' | 'delete';
+type AnyObjectSchema = z.ZodType<Record<string, unknown>>;
+
+export interface RouteInput<Body, Query, Params> {
+  body: Body;
+  query: Query;
+  params: Params;
+  caller: Caller | undefined;
+}
+
+/**
+ * One REST endpoint: its contract (path, schemas, status, who may call it) and its handler.
+ * The same definition mounts the route and documents it, so the OpenAPI document cannot drift.
+ */
+export interface RouteDefinition<Body = unknown, Query = unknown, Params = unknown> {
+  method: Method;
+  /** Express-style path, e.g. `/api/v1/activities/:id`. */
+  path: string;
+  summary: string;
+  tag: string;
+  /** `public` routes need no token; otherwise a valid access token, and one of `roles` if given. */
+  access: 'public' | 'signed_in';
+  roles?: Role[];
+  body?: z.ZodType<Body>;
+  query?: z.ZodType<Query>;
+  params?: z.ZodType<Params>;
+  successStatus: 200 | 201 | 204;
+  response?: z.ZodType;
+  handler: (input: RouteInput<Body, Query, Params>, context: GatewayContext) => Promise<unknown>;
+}
+
+/**
+ * A route with its input types erased, for the list that mounts and documents them; each
+ * definition was type-checked against its own schemas by `defineRoute`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRoute = RouteDefinition<any, any, any>;
+
+export function defineRoute<Body = undefined, Query = undefined, Params = undefined>(
+  route: RouteDefinition<Body, Query, Params>,
+): RouteDefinition<Body, Query, Params> {
+  return route;
+}
+
+function callerOf(request: Request, context: GatewayContext): Caller | undefined {
+  const header = request.get('authorization');
+  if (header === undefined) return undefined;
+  const match = /^Bearer ([\w-]+\.[\w-]+\.[\w-]*)$/.exec(header);
+  if (match?.[1] === undefined) throw unauthenticated('The Authorization header must be "Bearer <accessToken>".');
+  return verifyAccessToken(context.tokens, match[1]);
+}
+
+export function mountRoutes(app: Express, routes: readonly AnyRoute[], context: GatewayContext): void {
+  for (const route of routes) {
+    app[route.method](route.path, async (request, response) => {
+      const caller = callerOf(request, context);
+      if (route.access === 'signed_in') {
+        if (caller === undefined) throw unauthenticated();
+        if (route.roles !== undefined && !route.roles.some((role) => caller.roles.includes(role))) {
+          throw permissionDenied(`This needs the role ${route.roles.join(' or ')}.`);
+        }
+      }
+      const input: RouteInput<unknown, unknown, unknown> = {
+        body: route.body ? parseInput(route.body, request.body ?? {}) : undefined,
+        query: route.query ? parseInput(route.query, request.query) : undefined,
+        params: route.params ? parseInput(route.params, request.params) : undefined,
+        caller,
+      };
+      const result = await route.handler(input, context);
+      if (route.successStatus === 204) response.status(204).end();
+      else response.status(route.successStatus).json(result);
+    });
+  }
+}
+
+/** The OpenAPI 3.1 document, generated from the route definitions' zod schemas. */
+export function openApiDocument(routes: readonly AnyRoute[]) {
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  const problem = z.object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  });
+  const problemResponse = (description: string) => ({ description, content: { 'application/problem+json': { schema: problem } } });
+  for (const route of routes) {
+    registry.registerPath({
+      method: route.method,
+      path: route.path.replace(/:(\w+)/g, '{$1}'),
+      summary: route.summary,
+      tags: [route.tag],
+      ...(route.access === 'signed_in' ? { security: [{ bearer: [] }] } : {}),
+      ...(route.roles ? { description: `Roles: ${route.roles.join(', ')}.` } : {}),
+      request: {
+        ...(route.params ? { params: route.params as AnyObjectSchema as z.ZodObject } : {}),
+        ...(route.query ? { query: route.query as AnyObjectSchema as z.ZodObject } : {}),
+        ...(route.body ? { body: { content: { 'application/json': { schema: route.body } } } } : {}),
+      },
+      responses: {
+        [route.successStatus]: route.response
+          ? { description: 'Success', content: { 'application/json': { schema: route.response } } }
+          : { description: 'Success' },
+        400: problemResponse('Invalid input: `errors` names each field and why.'),
+        ...(route.access === 'signed_in'
+          ? { 401: problemResponse('No, invalid or expired token.'), 403: problemResponse('Role or community not allowed.') }
+          : {}),
+        404: problemResponse('Unknown id (also for ids of another community).'),
+        409: problemResponse('Conflict with the current state.'),
+        422: problemResponse('Refused by a business rule.'),
+      },
+    });
+  }
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'Love points platform API',
+      version: '1.0.0',
+      description: 'REST API v1 for community portals: volunteers, love points, the love-points supermarket and the time bank.',
+    },
+    servers: [{ url: '/' }],
+  });
+}

@@ -1,0 +1,165 @@
+import { checkInput, completeActivityInput, createActivityInput, listActivitiesInput } from '@lovepoints/contracts';
+import { callUnary } from '@lovepoints/grpc';
+import { z } from 'zod';
+import { defineRoute } from '../http/route';
+import { emptyToNull, idParams, pageOf } from './views';
+
+const activityView = z.object({
+  id: z.string(),
+  communityId: z.string(),
+  title: z.string(),
+  category: z.string(),
+  location: z.object({ lat: z.number(), lng: z.number(), radiusMeters: z.number() }),
+  startAt: z.string(),
+  endAt: z.string(),
+  capacity: z.number(),
+  pointsPerHour: z.number(),
+  status: z.string(),
+  confirmedCount: z.number(),
+  createdByUserId: z.string(),
+});
+const attendanceView = z.object({
+  id: z.string(),
+  activityId: z.string(),
+  userId: z.string(),
+  checkedInAt: z.string(),
+  checkedOutAt: z.string().nullable(),
+  minutes: z.number(),
+  status: z.string(),
+});
+
+function toAttendanceView(attendance: z.input<typeof attendanceView> & { checkedOutAt: string }) {
+  return { ...attendance, checkedOutAt: emptyToNull(attendance.checkedOutAt) };
+}
+
+export const activityRoutes = [
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/activities',
+    summary: 'Create a draft activity',
+    tag: 'activities',
+    access: 'signed_in',
+    roles: ['organizer'],
+    body: createActivityInput,
+    successStatus: 201,
+    response: activityView,
+    handler: ({ body, caller }, context) => callUnary(context.clients.volunteer, 'createActivity', body, { caller, deadlineMs: context.deadlineMs }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/activities/:id/publish',
+    summary: 'Publish a draft activity',
+    tag: 'activities',
+    access: 'signed_in',
+    roles: ['organizer', 'street_admin'],
+    params: idParams,
+    successStatus: 200,
+    response: activityView,
+    handler: ({ params, caller }, context) =>
+      callUnary(context.clients.volunteer, 'publishActivity', { activityId: params.id }, { caller, deadlineMs: context.deadlineMs }),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/activities',
+    summary: 'Activities of your community, newest start first',
+    tag: 'activities',
+    access: 'signed_in',
+    query: listActivitiesInput,
+    successStatus: 200,
+    response: pageOf(activityView),
+    handler: async ({ query, caller }, context) => {
+      const page = await callUnary(
+        context.clients.volunteer,
+        'listActivities',
+        { status: query.status ?? '', from: query.from ?? '', to: query.to ?? '', page: { limit: query.limit, cursor: query.cursor } },
+        { caller, deadlineMs: context.deadlineMs },
+      );
+      return { items: page.items, nextCursor: emptyToNull(page.nextCursor) };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/activities/:id',
+    summary: 'One activity',
+    tag: 'activities',
+    access: 'signed_in',
+    params: idParams,
+    successStatus: 200,
+    response: activityView,
+    handler: ({ params, caller }, context) =>
+      callUnary(context.clients.volunteer, 'getActivity', { activityId: params.id }, { caller, deadlineMs: context.deadlineMs }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/activities/:id/signups',
+    summary: 'Sign up: confirmed while places last, then waitlisted',
+    tag: 'activities',
+    access: 'signed_in',
+    roles: ['volunteer'],
+    params: idParams,
+    successStatus: 201,
+    response: z.object({ activityId: z.string(), userId: z.string(), status: z.enum(['confirmed', 'waitlisted']) }),
+    handler: ({ params, caller }, context) =>
+      callUnary(context.clients.volunteer, 'signUp', { activityId: params.id }, { caller, deadlineMs: context.deadlineMs }),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/activities/:id/checkin-code',
+    summary: 'The rotating, signed check-in code to show on site',
+    tag: 'activities',
+    access: 'signed_in',
+    roles: ['organizer', 'street_admin'],
+    params: idParams,
+    successStatus: 200,
+    response: z.object({ code: z.string(), expiresAt: z.string() }),
+    handler: ({ params, caller }, context) =>
+      callUnary(context.clients.volunteer, 'getCheckinCode', { activityId: params.id }, { caller, deadlineMs: context.deadlineMs }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/activities/:id/checkins',
+    summary: 'Check in on site with the code and your position',
+    tag: 'activities',
+    access: 'signed_in',
+    roles: ['volunteer'],
+    params: idParams,
+    body: checkInput,
+    successStatus: 201,
+    response: attendanceView,
+    handler: async ({ params, body, caller }, context) =>
+      toAttendanceView(await callUnary(context.clients.volunteer, 'checkIn', { activityId: params.id, ...body }, { caller, deadlineMs: context.deadlineMs })),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/activities/:id/checkouts',
+    summary: 'Check out; answers the minutes counted',
+    tag: 'activities',
+    access: 'signed_in',
+    roles: ['volunteer'],
+    params: idParams,
+    body: checkInput,
+    successStatus: 201,
+    response: attendanceView,
+    handler: async ({ params, body, caller }, context) =>
+      toAttendanceView(await callUnary(context.clients.volunteer, 'checkOut', { activityId: params.id, ...body }, { caller, deadlineMs: context.deadlineMs })),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/activities/:id/complete',
+    summary: 'Verify attendance (with audited corrections) and complete; points and minutes are credited through the event flow',
+    tag: 'activities',
+    access: 'signed_in',
+    roles: ['organizer', 'street_admin'],
+    params: idParams,
+    body: completeActivityInput,
+    successStatus: 200,
+    response: z.object({ attendances: z.array(z.object({ attendanceId: z.string(), userId: z.string(), minutes: z.number(), points: z.number() })) }),
+    handler: ({ params, body, caller }, context) =>
+      callUnary(
+        context.clients.volunteer,
+        'completeActivity',
+        { activityId: params.id, adjustments: body.adjustments },
+        { caller, deadlineMs: context.deadlineMs },
+      ),
+  }),
+];

@@ -1,0 +1,67 @@
+import { loginInput, registerInput } from '@lovepoints/contracts';
+import { callUnary } from '@lovepoints/grpc';
+import { z } from 'zod';
+import { issueTokens, verifyRefreshToken } from '../auth/tokens';
+import { defineRoute } from '../http/route';
+import { sessionView, toUserView, tokensView, userView } from './views';
+
+export const authRoutes = [
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/auth/register',
+    summary: 'Register as a resident of a community',
+    tag: 'auth',
+    access: 'public',
+    body: registerInput,
+    successStatus: 201,
+    response: sessionView,
+    handler: async ({ body }, context) => {
+      const user = await callUnary(context.clients.volunteer, 'registerUser', body, { deadlineMs: context.deadlineMs });
+      return { user: toUserView(user), ...issueTokens(context.tokens, user) };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/auth/login',
+    summary: 'Sign in with phone and password',
+    tag: 'auth',
+    access: 'public',
+    body: loginInput,
+    successStatus: 200,
+    response: sessionView,
+    handler: async ({ body }, context) => {
+      const user = await callUnary(context.clients.volunteer, 'verifyCredentials', body, { deadlineMs: context.deadlineMs });
+      return { user: toUserView(user), ...issueTokens(context.tokens, user) };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/auth/refresh',
+    summary: 'Exchange a refresh token for new tokens (roles are re-read, so new roles take effect)',
+    tag: 'auth',
+    access: 'public',
+    body: z.object({ refreshToken: z.string().min(1, 'required').max(2000) }),
+    successStatus: 200,
+    response: tokensView,
+    handler: async ({ body }, context) => {
+      const { userId } = verifyRefreshToken(context.tokens, body.refreshToken);
+      // Reading the user as themselves: the volunteer service lets a user read their own record.
+      const self = { userId, roles: [], communityId: '', street: '' };
+      const user = await callUnary(context.clients.volunteer, 'getUser', { userId }, { caller: self, deadlineMs: context.deadlineMs });
+      return issueTokens(context.tokens, user);
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/me',
+    summary: 'The signed-in user',
+    tag: 'auth',
+    access: 'signed_in',
+    successStatus: 200,
+    response: userView,
+    handler: async ({ caller }, context) => {
+      const user = await callUnary(context.clients.volunteer, 'getUser', { userId: caller?.userId ?? '' }, { caller, deadlineMs: context.deadlineMs });
+      return toUserView(user);
+    },
+  }),
+];

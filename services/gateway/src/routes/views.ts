@@ -1,0 +1,37 @@
+import { z } from 'zod';
+
+/** Response shapes, shared by the handlers (to build answers) and the OpenAPI document. */
+export const userView = z.object({
+  id: z.string(),
+  name: z.string(),
+  phone: z.string(),
+  roles: z.array(z.string()),
+  communityId: z.string().nullable(),
+  street: z.string(),
+});
+export type UserView = z.output<typeof userView>;
+
+export function toUserView(user: { id: string; name: string; phone: string; roles: string[]; communityId: string; street: string }): UserView {
+  return {
+    id: user.id,
+    name: user.name,
+    phone: user.phone,
+    roles: user.roles,
+    communityId: user.communityId === '' ? null : user.communityId,
+    street: user.street,
+  };
+}
+
+export const tokensView = z.object({ accessToken: z.string(), refreshToken: z.string() });
+export const sessionView = z.object({ user: userView, accessToken: z.string(), refreshToken: z.string() });
+
+/** A page of a list: `nextCursor` is null on the last page. */
+export function pageOf<Item extends z.ZodType>(item: Item) {
+  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+}
+
+export function emptyToNull(value: string): string | null {
+  return value === '' ? null : value;
+}
+
+export const idParams = z.object({ id: z.string().trim().min(1).max(100) });
