@@ -13,12 +13,21 @@ export type UnaryHandler<Request, Response> = (request: Request, caller: Caller 
  * Adapts an async handler to grpc-js: a DomainError becomes its status from the table; anything
  * else is logged and answered INTERNAL without leaking its message.
  */
-export function unary<Request, Response>(logger: Logger, method: string, handler: UnaryHandler<Request, Response>): grpc.handleUnaryCall<Request, Response> {
+export function unary<Request, Response>(
+  logger: Logger,
+  method: string,
+  handler: UnaryHandler<Request, Response>,
+  inFlight: { count: number } = { count: 0 },
+): grpc.handleUnaryCall<Request, Response> {
   return (call, callback) => {
+    inFlight.count += 1;
     // Starting from a resolved promise turns a synchronous throw (such as a validation error
     // raised while building the handler's arguments) into a rejection handled below.
     Promise.resolve()
       .then(() => handler(call.request, callerFromMetadata(call.metadata)))
+      .finally(() => {
+        inFlight.count -= 1;
+      })
       .then(
         (response) => callback(null, response),
         (error: unknown) => {
@@ -53,13 +62,14 @@ export interface GrpcServer {
 export function createGrpcServer(logger: Logger): GrpcServer {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
   const health = new HealthService();
+  const inFlight = { count: 0 };
   server.addService(protos().health.grpc.health.v1.Health.service, health.handlers());
   return {
     health,
     addService(definition, handlers) {
       const implementation: grpc.UntypedServiceImplementation = {};
       for (const [method, handler] of Object.entries(handlers as Record<string, UnaryHandler<unknown, unknown>>)) {
-        implementation[method] = unary(logger, method, handler);
+        implementation[method] = unary(logger, method, handler, inFlight);
       }
       server.addService(definition, implementation);
     },
@@ -71,18 +81,13 @@ export function createGrpcServer(logger: Logger): GrpcServer {
         });
       });
     },
-    stop(graceMs = 5000) {
+    async stop(graceMs = 5000) {
       health.setAll('NOT_SERVING');
-      return new Promise((resolve) => {
-        const force = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      });
+      // Running calls may finish; idle client connections (the gateway keeps its channels open)
+      // would hold a graceful shutdown until the grace ends, so they are cut once calls are done.
+      const deadline = Date.now() + graceMs;
+      while (inFlight.count > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      server.forceShutdown();
     },
   };
 }
