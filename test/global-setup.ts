@@ -1,0 +1,51 @@
+import { createLogger } from '@lovepoints/logging';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Platform } from '../deploy/local/platform';
+
+declare global {
+  var lovepointsTestPlatform: Platform | undefined;
+}
+
+/**
+ * Starts the platform once for the whole integration run, on ports apart from `npm start`'s so
+ * both can run side by side, with data thrown away afterwards. Set TEST_GATEWAY_URL (and the
+ * other TEST_* variables of test/support/platform.ts) to test a platform that already runs.
+ */
+export default async function globalSetup(): Promise<void> {
+  if (process.env.TEST_GATEWAY_URL) return;
+  // Loaded only when this run starts its own platform.
+  const { startPlatform } = await import('../deploy/local/platform');
+  const logDirectory = mkdtempSync(path.join(tmpdir(), 'lovepoints-test-logs-'));
+  const adminPhone = '13800000000';
+  const adminPassword = 'test-admin-password';
+  const ports = { volunteer: 51151, points: 51152, redeem: 51153, timebank: 51154, gateway: 18180 };
+  const platform = await startPlatform({
+    logger: createLogger('test-platform', 'warn'),
+    persistent: false,
+    ports,
+    infrastructure: { kafkaPort: 39092, kafkaControllerPort: 39093, mongoPort: 37017 },
+    logDirectory,
+    environment: {
+      LOG_LEVEL: 'info',
+      BOOTSTRAP_ADMIN_PHONE: adminPhone,
+      BOOTSTRAP_ADMIN_PASSWORD: adminPassword,
+      VOLUNTEER_MONGO_DB: 'lovepoints_test_volunteer',
+      POINTS_MONGO_DB: 'lovepoints_test_points',
+      REDEEM_MONGO_DB: 'lovepoints_test_redeem',
+      TIMEBANK_MONGO_DB: 'lovepoints_test_timebank',
+    },
+  });
+  globalThis.lovepointsTestPlatform = platform;
+  process.stdout.write(`\nplatform under test: ${platform.gatewayUrl} (service logs in ${logDirectory})\n`);
+  Object.assign(process.env, {
+    TEST_GATEWAY_URL: platform.gatewayUrl,
+    TEST_KAFKA_BROKERS: platform.kafkaBrokers.join(','),
+    TEST_MONGO_URL: platform.mongoUrl,
+    TEST_VOLUNTEER_GRPC_ADDRESS: `127.0.0.1:${ports.volunteer}`,
+    TEST_POINTS_GRPC_ADDRESS: `127.0.0.1:${ports.points}`,
+    TEST_ADMIN_PHONE: adminPhone,
+    TEST_ADMIN_PASSWORD: adminPassword,
+  });
+}

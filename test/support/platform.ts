@@ -1,0 +1,17 @@
+import { z } from 'zod';
+
+/**
+ * Where the platform under test is. globalSetup starts it and exports these variables; set
+ * them yourself to run the integration specs against a platform that is already running.
+ */
+export const platform = z
+  .object({
+    TEST_GATEWAY_URL: z.url(),
+    TEST_KAFKA_BROKERS: z.string().transform((value) => value.split(',')),
+    TEST_MONGO_URL: z.string(),
+    TEST_VOLUNTEER_GRPC_ADDRESS: z.string(),
+    TEST_POINTS_GRPC_ADDRESS: z.string(),
+    TEST_ADMIN_PHONE: z.string(),
+    TEST_ADMIN_PASSWORD: z.string(),
+  })
+  .parse(process.env);
