@@ -252,15 +252,15 @@ export async function startInfrastructure(options: InfrastructureOptions): Promi
   writeFileSync(log4jFile, log4jProperties);
   const classPath = (folder: string) => `${folder}${path.sep}*`;
   if (!existsSync(path.join(kafkaData, 'kafka-logs', 'meta.properties'))) {
-    // Any 22-character base64url string is a valid cluster id.
+    // Any 22-character base64url string is a valid cluster id. It may start with '-', so it goes
+    // in one argument as --cluster-id=<id>; on its own the parser would take it for a flag.
     const clusterId = randomBytes(16).toString('base64url');
     await execFileAsync('java', [
       '-cp',
       classPath(kafkaJars),
       'kafka.tools.StorageTool',
       'format',
-      '-t',
-      clusterId,
+      `--cluster-id=${clusterId}`,
       '-c',
       propertiesFile,
       '--ignore-formatted',

@@ -49,3 +49,16 @@ export async function pingMongo(connection: mongoose.Connection): Promise<boolea
 export function isDuplicateKeyError(error: unknown): boolean {
   return typeof error === 'object' && error !== null && 'code' in error && error.code === 11000;
 }
+
+/**
+ * Runs an insert whose uniqueness is the rule (a phone, a sign-up per activity and volunteer),
+ * turning the duplicate key error into the caller's domain error and letting anything else through.
+ */
+export async function insertUnique<Result>(insert: () => Promise<Result>, onDuplicate: () => Error): Promise<Result> {
+  try {
+    return await insert();
+  } catch (error) {
+    if (isDuplicateKeyError(error)) throw onDuplicate();
+    throw error;
+  }
+}

@@ -1,6 +1,6 @@
 import { DomainError, permissionDenied, unauthenticated } from '@lovepoints/errors';
 import type { Caller } from '@lovepoints/grpc';
-import { isDuplicateKeyError } from '@lovepoints/mongo';
+import { insertUnique } from '@lovepoints/mongo';
 import { randomUUID } from 'node:crypto';
 import type { RedeemModels, ShopDocument } from './store/models';
 
@@ -29,21 +29,19 @@ export class RedeemService {
   async createShop(caller: Caller | undefined, input: { name: string; ownerUserId: string }) {
     if (caller === undefined) throw unauthenticated();
     if (!caller.roles.includes('organizer') || caller.communityId === '') throw permissionDenied('Only organizers of a community open shops.');
-    try {
-      const shop = await this.models.shops.create({
-        _id: randomUUID(),
-        communityId: caller.communityId,
-        name: input.name,
-        ownerUserId: input.ownerUserId,
-        status: 'open',
-        createdByUserId: caller.userId,
-      });
-      return shopView(shop.toObject());
-    } catch (error) {
-      if (isDuplicateKeyError(error))
-        throw new DomainError('already_exists', 'shop_exists', 'The community already has a shop of that name.', [{ path: 'name', message: 'already exists' }]);
-      throw error;
-    }
+    const shop = await insertUnique(
+      () =>
+        this.models.shops.create({
+          _id: randomUUID(),
+          communityId: caller.communityId,
+          name: input.name,
+          ownerUserId: input.ownerUserId,
+          status: 'open',
+          createdByUserId: caller.userId,
+        }),
+      () => new DomainError('already_exists', 'shop_exists', 'The community already has a shop of that name.', [{ path: 'name', message: 'already exists' }]),
+    );
+    return shopView(shop.toObject());
   }
 
   async listShops(caller: Caller | undefined) {

@@ -1,7 +1,7 @@
 import { attendanceRewardPoints, attendanceVerified, createEvent } from '@lovepoints/events';
 import { DomainError, notFound, permissionDenied, unauthenticated } from '@lovepoints/errors';
 import { type Caller, type Role } from '@lovepoints/grpc';
-import { isDuplicateKeyError } from '@lovepoints/mongo';
+import { insertUnique, isDuplicateKeyError } from '@lovepoints/mongo';
 import { outboxEntry } from '@lovepoints/outbox';
 import { randomUUID } from 'node:crypto';
 import { conflict, ensureCanManage, ensureVisible, hasRole, refused, requireCaller, requireRole } from './domain/access';
@@ -133,22 +133,21 @@ export class VolunteerService {
     const community = await this.models.communities.findById(input.communityId).lean();
     if (community === null)
       throw new DomainError('invalid_argument', 'unknown_community', 'No community has that id.', [{ path: 'communityId', message: 'unknown community' }]);
-    try {
-      const user = await this.models.users.create({
-        _id: randomUUID(),
-        phone: input.phone,
-        passwordHash: await hashPassword(input.password),
-        name: input.name,
-        roles: ['resident'],
-        communityId: community._id,
-        street: community.street,
-      });
-      return userView(user.toObject());
-    } catch (error) {
-      if (isDuplicateKeyError(error))
-        throw new DomainError('already_exists', 'phone_taken', 'That phone number is already registered.', [{ path: 'phone', message: 'already registered' }]);
-      throw error;
-    }
+    const passwordHash = await hashPassword(input.password);
+    const user = await insertUnique(
+      () =>
+        this.models.users.create({
+          _id: randomUUID(),
+          phone: input.phone,
+          passwordHash,
+          name: input.name,
+          roles: ['resident'],
+          communityId: community._id,
+          street: community.street,
+        }),
+      () => new DomainError('already_exists', 'phone_taken', 'That phone number is already registered.', [{ path: 'phone', message: 'already registered' }]),
+    );
+    return userView(user.toObject());
   }
 
   async verifyCredentials(input: { phone: string; password: string }): Promise<UserView> {
@@ -207,16 +206,14 @@ export class VolunteerService {
   async createCommunity(caller: Caller | undefined, input: { name: string; street: string }) {
     const known = requireRole(caller, 'street_admin');
     if (input.street !== known.street) throw permissionDenied('Street admins create communities in their own street only.');
-    try {
-      const community = await this.models.communities.create({ _id: randomUUID(), name: input.name, street: input.street });
-      return communityView(community.toObject());
-    } catch (error) {
-      if (isDuplicateKeyError(error))
-        throw new DomainError('already_exists', 'community_exists', 'That street already has a community of that name.', [
+    const community = await insertUnique(
+      () => this.models.communities.create({ _id: randomUUID(), name: input.name, street: input.street }),
+      () =>
+        new DomainError('already_exists', 'community_exists', 'That street already has a community of that name.', [
           { path: 'name', message: 'already exists in this street' },
-        ]);
-      throw error;
-    }
+        ]),
+    );
+    return communityView(community.toObject());
   }
 
   async listCommunities(input: { street: string }) {
@@ -231,20 +228,19 @@ export class VolunteerService {
   async applyVolunteer(caller: Caller | undefined, input: { realName: string; skills: string[] }) {
     const known = requireCaller(caller);
     if (known.communityId === '') throw refused('no_community', 'Only members of a community can volunteer.');
-    try {
-      const profile = await this.models.profiles.create({
-        _id: randomUUID(),
-        userId: known.userId,
-        communityId: known.communityId,
-        realName: input.realName,
-        skills: input.skills,
-        status: 'pending',
-      });
-      return profileView(profile.toObject());
-    } catch (error) {
-      if (isDuplicateKeyError(error)) throw conflict('already_applied', 'You already have a volunteer profile.');
-      throw error;
-    }
+    const profile = await insertUnique(
+      () =>
+        this.models.profiles.create({
+          _id: randomUUID(),
+          userId: known.userId,
+          communityId: known.communityId,
+          realName: input.realName,
+          skills: input.skills,
+          status: 'pending',
+        }),
+      () => conflict('already_applied', 'You already have a volunteer profile.'),
+    );
+    return profileView(profile.toObject());
   }
 
   async approveVolunteer(caller: Caller | undefined, profileId: string) {
@@ -320,12 +316,10 @@ export class VolunteerService {
       throw refused('activity_not_open', `The activity is ${activity.status}; sign-ups are closed.`);
     if (activity.endAt.getTime() <= this.now().getTime()) throw refused('activity_ended', 'The activity has already ended.');
     const signupId = `${activityId}:${known.userId}`;
-    try {
-      await this.models.signups.create({ _id: signupId, activityId, userId: known.userId, status: 'waitlisted' });
-    } catch (error) {
-      if (isDuplicateKeyError(error)) throw conflict('already_signed_up', 'You have already signed up for this activity.');
-      throw error;
-    }
+    await insertUnique(
+      () => this.models.signups.create({ _id: signupId, activityId, userId: known.userId, status: 'waitlisted' }),
+      () => conflict('already_signed_up', 'You have already signed up for this activity.'),
+    );
     // The seat is taken by a conditional increment, so concurrent sign-ups never exceed capacity.
     const seat = await this.models.activities.updateOne({ _id: activityId, confirmedCount: { $lt: activity.capacity } }, { $inc: { confirmedCount: 1 } });
     const status = seat.modifiedCount === 1 ? 'confirmed' : 'waitlisted';
@@ -373,22 +367,21 @@ export class VolunteerService {
       throw refused('outside_time_window', 'Check-in is open from shortly before the start until the end of the activity.');
     const signup = await this.models.signups.findById(`${activity._id}:${known.userId}`).lean();
     if (signup?.status !== 'confirmed') throw refused('not_confirmed', 'Only volunteers with a confirmed sign-up can check in.');
-    try {
-      const attendance = await this.models.attendances.create({
-        _id: `${activity._id}:${known.userId}`,
-        activityId: activity._id,
-        userId: known.userId,
-        communityId: activity.communityId,
-        checkedInAt: now,
-        status: 'checked_in',
-      });
-      if (activity.status === 'published')
-        await this.models.activities.updateOne({ _id: activity._id, status: 'published' }, { $set: { status: 'in_progress' } });
-      return attendanceView(attendance.toObject());
-    } catch (error) {
-      if (isDuplicateKeyError(error)) throw conflict('already_checked_in', 'You have already checked in to this activity.');
-      throw error;
-    }
+    const attendance = await insertUnique(
+      () =>
+        this.models.attendances.create({
+          _id: `${activity._id}:${known.userId}`,
+          activityId: activity._id,
+          userId: known.userId,
+          communityId: activity.communityId,
+          checkedInAt: now,
+          status: 'checked_in',
+        }),
+      () => conflict('already_checked_in', 'You have already checked in to this activity.'),
+    );
+    if (activity.status === 'published')
+      await this.models.activities.updateOne({ _id: activity._id, status: 'published' }, { $set: { status: 'in_progress' } });
+    return attendanceView(attendance.toObject());
   }
 
   async checkOut(caller: Caller | undefined, input: { activityId: string; code: string; lat: number; lng: number }) {

@@ -32,6 +32,24 @@ function toAttendanceView(attendance: z.input<typeof attendanceView> & { checked
   return { ...attendance, checkedOutAt: emptyToNull(attendance.checkedOutAt) };
 }
 
+/** Check-in and check-out take the same proof of presence (code and position). */
+function presenceRoute(collection: 'checkins' | 'checkouts', method: 'checkIn' | 'checkOut', summary: string) {
+  return defineRoute({
+    method: 'post',
+    path: `/api/v1/activities/:id/${collection}`,
+    summary,
+    tag: 'activities',
+    access: 'signed_in',
+    roles: ['volunteer'],
+    params: idParams,
+    body: checkInput,
+    successStatus: 201,
+    response: attendanceView,
+    handler: async ({ params, body, caller }, context) =>
+      toAttendanceView(await callUnary(context.clients.volunteer, method, { activityId: params.id, ...body }, { caller, deadlineMs: context.deadlineMs })),
+  });
+}
+
 export const activityRoutes = [
   defineRoute({
     method: 'post',
@@ -115,34 +133,8 @@ export const activityRoutes = [
     handler: ({ params, caller }, context) =>
       callUnary(context.clients.volunteer, 'getCheckinCode', { activityId: params.id }, { caller, deadlineMs: context.deadlineMs }),
   }),
-  defineRoute({
-    method: 'post',
-    path: '/api/v1/activities/:id/checkins',
-    summary: 'Check in on site with the code and your position',
-    tag: 'activities',
-    access: 'signed_in',
-    roles: ['volunteer'],
-    params: idParams,
-    body: checkInput,
-    successStatus: 201,
-    response: attendanceView,
-    handler: async ({ params, body, caller }, context) =>
-      toAttendanceView(await callUnary(context.clients.volunteer, 'checkIn', { activityId: params.id, ...body }, { caller, deadlineMs: context.deadlineMs })),
-  }),
-  defineRoute({
-    method: 'post',
-    path: '/api/v1/activities/:id/checkouts',
-    summary: 'Check out; answers the minutes counted',
-    tag: 'activities',
-    access: 'signed_in',
-    roles: ['volunteer'],
-    params: idParams,
-    body: checkInput,
-    successStatus: 201,
-    response: attendanceView,
-    handler: async ({ params, body, caller }, context) =>
-      toAttendanceView(await callUnary(context.clients.volunteer, 'checkOut', { activityId: params.id, ...body }, { caller, deadlineMs: context.deadlineMs })),
-  }),
+  presenceRoute('checkins', 'checkIn', 'Check in on site with the code and your position'),
+  presenceRoute('checkouts', 'checkOut', 'Check out; answers the minutes counted'),
   defineRoute({
     method: 'post',
     path: '/api/v1/activities/:id/complete',
