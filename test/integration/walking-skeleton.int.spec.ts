@@ -1,6 +1,6 @@
 import { attendanceVerified, deadLetterTopic } from '@lovepoints/events';
 import type { KafkaClient, MessageProducer } from '@lovepoints/kafka';
-import { api, approvedVolunteer, communityWithOrganizer, eventually, type Session } from '../support/api';
+import { api, approvedVolunteer, balanceReaches, communityWithOrganizer, eventually, type Session } from '../support/api';
 import { recordTopic, testKafka } from '../support/kafka';
 
 /**
@@ -96,11 +96,8 @@ describe('walking skeleton: one attendance becomes love points and service time'
       data: { userId: volunteer.userId, minutes: 90, pointsPerHour: 10 },
     });
 
-    const balance = await eventually(async () => {
-      const response = await api('GET', '/api/v1/points/balance', { token: volunteer.token });
-      return response.body.points > 0 ? response.body : undefined;
-    });
-    expect(balance).toEqual({ points: 15, timeMinutes: 90, heldPoints: 0, heldMinutes: 0 });
+    // Points and minutes are two transfers; wait until both have landed.
+    await balanceReaches(volunteer, { points: 15, timeMinutes: 90, heldPoints: 0, heldMinutes: 0 });
 
     // Deliver the very same event again, then a poison message with the same key: they share a
     // partition, so once the poison message reaches the dead-letter topic the duplicate has
@@ -142,10 +139,6 @@ describe('walking skeleton: one attendance becomes love points and service time'
       body: { adjustments: [{ userId: volunteer.userId, minutes: 30, reason: '补录' }] },
     });
     expect(completed.body.attendances[0]).toMatchObject({ minutes: 30, points: 3 });
-    const balance = await eventually(async () => {
-      const response = await api('GET', '/api/v1/points/balance', { token: volunteer.token });
-      return response.body.points === 18 ? response.body : undefined;
-    });
-    expect(balance).toEqual({ points: 18, timeMinutes: 120, heldPoints: 0, heldMinutes: 0 });
+    await balanceReaches(volunteer, { points: 18, timeMinutes: 120, heldPoints: 0, heldMinutes: 0 });
   });
 });

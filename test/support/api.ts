@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { platform } from './platform';
 
 export interface ApiResponse<Body = any> {
@@ -108,4 +109,24 @@ export async function approvedVolunteer(communityId: string, organizer: Session)
   const approved = await api('POST', `/api/v1/volunteers/${profile.body.id}/approve`, { token: organizer.token });
   if (approved.status !== 200) throw new Error(`approve failed: ${approved.status} ${JSON.stringify(approved.body)}`);
   return refresh(resident);
+}
+
+/**
+ * Waits until a member's balance is exactly `expected`; fails with the last balance seen. Credits
+ * arrive through Kafka, so a balance is right only eventually, and exactly then.
+ */
+export async function balanceReaches(
+  session: Session,
+  expected: { points: number; timeMinutes: number; heldPoints: number; heldMinutes: number },
+): Promise<void> {
+  let last: unknown;
+  try {
+    await eventually(async () => {
+      const response = await api('GET', '/api/v1/points/balance', { token: session.token });
+      last = response.body;
+      return isDeepStrictEqual(response.body, expected) ? true : undefined;
+    });
+  } catch {
+    throw new Error(`balance never became ${JSON.stringify(expected)}; last seen ${JSON.stringify(last)}`);
+  }
 }
