@@ -29,6 +29,8 @@ export default async function globalSetup(): Promise<void> {
     logDirectory,
     environment: {
       LOG_LEVEL: 'info',
+      // Recovery also voids expired holds; every second keeps hold-expiry specs short.
+      LEDGER_RECOVERY_INTERVAL_MS: '1000',
       BOOTSTRAP_ADMIN_PHONE: adminPhone,
       BOOTSTRAP_ADMIN_PASSWORD: adminPassword,
       VOLUNTEER_MONGO_DB: 'lovepoints_test_volunteer',

@@ -111,7 +111,7 @@ describe('walking skeleton: one attendance becomes love points and service time'
     expect(deadLetter.headers['x-dlq-error']).toContain('not JSON');
 
     const after = await api('GET', '/api/v1/points/balance', { token: volunteer.token });
-    expect(after.body).toEqual({ points: 15, timeMinutes: 90, heldPoints: 0, heldMinutes: 0 });
+    expect(after.body).toEqual({ points: 15, timeMinutes: 90, heldPoints: 0, heldMinutes: 0, lifetimePoints: 15, starTier: 0 });
   });
 
   it('keeps consuming after a poison message', async () => {

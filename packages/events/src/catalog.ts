@@ -49,3 +49,37 @@ export type AttendanceVerifiedData = z.output<typeof attendanceVerified.dataSche
 export function attendanceRewardPoints(data: Pick<AttendanceVerifiedData, 'minutes' | 'pointsPerHour'>): number {
   return Math.floor((data.minutes * data.pointsPerHour) / 60);
 }
+
+const transferFacts = {
+  transferId: z.string().min(1),
+  asset: z.enum(['POINTS', 'TIME']),
+  debitAccountId: z.string().min(1),
+  creditAccountId: z.string().min(1),
+  reason: z.string().min(1),
+  reference: z.string(),
+  communityId: z.string(),
+};
+
+/** A transfer was posted: the amount moved for good (directly, or by posting a hold). */
+export const transferPosted = defineEvent({
+  type: 'TransferPosted',
+  version: 1,
+  topic: topics.transfer,
+  dataSchema: z.object({ ...transferFacts, amount: z.number().int().positive(), postedAt: z.iso.datetime() }),
+});
+
+/** A hold was placed: the amount is reserved until it is posted, voided or expires. */
+export const holdPlaced = defineEvent({
+  type: 'HoldPlaced',
+  version: 1,
+  topic: topics.transfer,
+  dataSchema: z.object({ ...transferFacts, heldAmount: z.number().int().positive(), expiresAt: z.iso.datetime() }),
+});
+
+/** A hold was voided (cancelled or expired): the amount returned to the payer. */
+export const holdVoided = defineEvent({
+  type: 'HoldVoided',
+  version: 1,
+  topic: topics.transfer,
+  dataSchema: z.object({ ...transferFacts, heldAmount: z.number().int().positive(), voidedAt: z.iso.datetime(), expired: z.boolean() }),
+});

@@ -21,9 +21,9 @@ export interface OutboxEntry {
 
 /** Mongoose schema fields to add to any document type that emits events. */
 export const outboxSchemaFields = {
-  outbox: { type: [{ _id: false, id: String, topic: String, key: String, value: String, createdAt: Date }], default: [] },
+  outbox: { type: [{ _id: false, id: String, topic: String, key: String, value: String, createdAt: Date }], default: (): OutboxEntry[] => [] },
   outboxLeaseUntil: { type: Date, default: null },
-} as const;
+};
 
 /** The outbox entry for an event, to `$push` in the same update as the state change. */
 export function outboxEntry(topic: string, event: Envelope): OutboxEntry {

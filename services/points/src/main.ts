@@ -1,12 +1,15 @@
 import { createGrpcServer, protos } from '@lovepoints/grpc';
 import { createKafkaClient } from '@lovepoints/kafka';
-import { runMain } from '@lovepoints/lifecycle';
+import { runMain, type StopStep } from '@lovepoints/lifecycle';
 import { createLogger } from '@lovepoints/logging';
 import { connectMongo } from '@lovepoints/mongo';
+import { createOutboxRelay } from '@lovepoints/outbox';
 import { loadPointsConfig } from './config';
 import { runAttendanceConsumer } from './events/attendance.consumer';
 import { pointsHandlers } from './grpc/points.handlers';
 import { PointsService } from './points.service';
+import { EarningRepository } from './store/earning.repository';
+import { LedgerQueries } from './store/ledger.queries';
 import { LedgerRepository } from './store/ledger.repository';
 
 runMain('points', async () => {
@@ -14,21 +17,35 @@ runMain('points', async () => {
   const logger = createLogger('points', config.LOG_LEVEL);
   const connection = await connectMongo({ url: config.MONGO_URL, databaseName: config.POINTS_MONGO_DB, logger });
   const ledger = new LedgerRepository(connection, logger, config.LEDGER_LEASE_MS);
-  await ledger.init();
+  const earnings = new EarningRepository(connection, config.LEDGER_TIME_ZONE_OFFSET_MINUTES);
+  await Promise.all([ledger.init(), earnings.init()]);
   await ledger.recover();
-  const service = new PointsService(ledger);
+  const service = new PointsService(ledger, new LedgerQueries(ledger), earnings, {
+    batchSizeMax: config.LEDGER_BATCH_SIZE_MAX,
+    batchConcurrency: config.LEDGER_BATCH_CONCURRENCY,
+    holdTimeoutMsMin: config.LEDGER_HOLD_TIMEOUT_MS_MIN,
+    holdTimeoutMsMax: config.LEDGER_HOLD_TIMEOUT_MS_MAX,
+  });
   const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: 'points', logger });
-  const consumer = await runAttendanceConsumer(kafka, service);
+  const relay = createOutboxRelay({ connection, collections: ['transfers'], producer: await kafka.connectProducer(), logger });
+  const consumer =
+    config.POINTS_CONSUMERS_ENABLED === 'true' ? await runAttendanceConsumer(kafka, service, config.POINTS_ATTENDANCE_CONSUMER_GROUP) : undefined;
   const recovery = setInterval(() => {
     ledger.recover().catch((error: unknown) => logger.error({ err: error }, 'ledger recovery failed'));
   }, config.LEDGER_RECOVERY_INTERVAL_MS);
   const server = createGrpcServer(logger);
-  server.addService(protos().points.points.v1.PointsService.service, pointsHandlers(service));
+  server.addService(protos().points.points.v1.PointsService.service, pointsHandlers(service, config.LEDGER_TIME_ZONE_OFFSET_MINUTES));
   const boundPort = await server.start(config.GRPC_HOST, config.POINTS_GRPC_PORT);
+  relay.start();
   server.health.setAll('SERVING');
   logger.info({ port: boundPort }, 'points service ready');
-  return {
-    logger,
-    stopSteps: [() => clearInterval(recovery), () => server.stop(), () => consumer.stop(), () => kafka.disconnect(), () => connection.close()],
-  };
+  const stopSteps: StopStep[] = [
+    () => clearInterval(recovery),
+    () => server.stop(),
+    () => consumer?.stop(),
+    () => relay.stop(),
+    () => kafka.disconnect(),
+    () => connection.close(),
+  ];
+  return { logger, stopSteps };
 });

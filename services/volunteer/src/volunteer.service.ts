@@ -4,7 +4,7 @@ import { type Caller, type Role } from '@lovepoints/grpc';
 import { insertUnique, isDuplicateKeyError } from '@lovepoints/mongo';
 import { outboxEntry } from '@lovepoints/outbox';
 import { randomUUID } from 'node:crypto';
-import { conflict, ensureCanManage, ensureVisible, hasRole, refused, requireCaller, requireRole } from './domain/access';
+import { canSeeCommunity, conflict, ensureCanManage, ensureVisible, hasRole, refused, requireCaller, requireRole } from './domain/access';
 import { attendedMinutes, distanceMeters, withinCheckinWindow } from './domain/attendance-rules';
 import { issueCheckinCode, verifyCheckinCode } from './domain/checkin-code';
 import { hashPassword, verifyPassword } from './domain/password';
@@ -163,6 +163,13 @@ export class VolunteerService {
     if (user === null) throw notFound('The user');
     if (user._id !== known.userId) ensureVisible(known, { id: user.communityId, street: user.street }, 'The user');
     return userView(user);
+  }
+
+  async getUserNames(caller: Caller | undefined, userIds: string[]) {
+    const known = requireCaller(caller);
+    const users = await this.models.users.find({ _id: { $in: userIds } }, { name: 1, communityId: 1, street: 1 }).lean();
+    const visible = users.filter((user) => user._id === known.userId || canSeeCommunity(known, { id: user.communityId, street: user.street }));
+    return { names: visible.map((user) => ({ userId: user._id, name: user.name })) };
   }
 
   async ensureStreetAdmin(input: { phone: string; password: string; name: string; street: string }): Promise<UserView> {

@@ -14,7 +14,7 @@ export interface GatewayContext {
   logger: Logger;
 }
 
-type Method = 'get' | 'post' | 'patch' | 'delete';
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 type AnyObjectSchema = z.ZodType<Record<string, unknown>>;
 
 export interface RouteInput<Body, Query, Params> {
@@ -22,6 +22,8 @@ export interface RouteInput<Body, Query, Params> {
   query: Query;
   params: Params;
   caller: Caller | undefined;
+  /** The client's `Idempotency-Key`, when the route accepts one and it was sent. */
+  idempotencyKey: string | undefined;
 }
 
 /**
@@ -41,6 +43,8 @@ export interface RouteDefinition<Body = unknown, Query = unknown, Params = unkno
   query?: z.ZodType<Query>;
   params?: z.ZodType<Params>;
   successStatus: 200 | 201 | 204;
+  /** Moves value and accepts an `Idempotency-Key` header: the same key gives the first result. */
+  idempotent?: boolean;
   response?: z.ZodType;
   handler: (input: RouteInput<Body, Query, Params>, context: GatewayContext) => Promise<unknown>;
 }
@@ -57,6 +61,11 @@ export function defineRoute<Body = undefined, Query = undefined, Params = undefi
 ): RouteDefinition<Body, Query, Params> {
   return route;
 }
+
+const idempotencyKeyHeader = z
+  .string()
+  .regex(/^[\w.:-]{8,100}$/, '8 to 100 letters, digits, dots, colons, dashes or underscores')
+  .optional();
 
 function callerOf(request: Request, context: GatewayContext): Caller | undefined {
   const header = request.get('authorization');
@@ -81,6 +90,7 @@ export function mountRoutes(app: Express, routes: readonly AnyRoute[], context: 
         query: route.query ? parseInput(route.query, request.query) : undefined,
         params: route.params ? parseInput(route.params, request.params) : undefined,
         caller,
+        idempotencyKey: route.idempotent ? parseInput(idempotencyKeyHeader, request.get('idempotency-key'), 'Idempotency-Key') : undefined,
       };
       const result = await route.handler(input, context);
       if (route.successStatus === 204) response.status(204).end();
@@ -113,6 +123,7 @@ export function openApiDocument(routes: readonly AnyRoute[]) {
       request: {
         ...(route.params ? { params: route.params as AnyObjectSchema as z.ZodObject } : {}),
         ...(route.query ? { query: route.query as AnyObjectSchema as z.ZodObject } : {}),
+        ...(route.idempotent ? { headers: z.object({ 'Idempotency-Key': idempotencyKeyHeader }) } : {}),
         ...(route.body ? { body: { content: { 'application/json': { schema: route.body } } } } : {}),
       },
       responses: {

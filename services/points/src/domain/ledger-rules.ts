@@ -19,9 +19,14 @@ export const reasonCodes = [
   'donation',
   'family_payment',
   'adjustment',
+  'reversal',
+  'settlement',
   'expiry',
 ] as const;
 export type ReasonCode = (typeof reasonCodes)[number];
+
+/** Reasons whose POINTS credits to a member count as earned (leaderboards, star tiers, caps). */
+export const earningReasons: readonly string[] = ['activity_reward', 'report_reward', 'discussion_reward'];
 
 export interface AccountOwner {
   kind: OwnerKind;
@@ -40,7 +45,8 @@ export interface TransferCommand {
 }
 
 /** Exact result codes for a refused transfer, in the spirit of TigerBeetle's. */
-export type TransferRefusal = 'amount_must_be_positive' | 'amount_must_be_integer' | 'amount_too_large' | 'accounts_must_be_different' | 'transfer_id_required';
+export type TransferRefusal =
+  'amount_must_be_positive' | 'amount_must_be_integer' | 'amount_too_large' | 'accounts_must_be_different' | 'transfer_id_required' | 'transfer_id_too_long';
 
 export function accountId(owner: Pick<AccountOwner, 'kind' | 'id'>, asset: Asset): string {
   return `${owner.kind}:${owner.id}:${asset}`;
@@ -56,6 +62,7 @@ export function mayGoNegative(kind: OwnerKind): boolean {
 
 export function checkTransfer(command: TransferCommand): TransferRefusal | 'ok' {
   if (command.transferId.trim() === '') return 'transfer_id_required';
+  if (command.transferId.length > 200) return 'transfer_id_too_long';
   if (!Number.isFinite(command.amount) || !Number.isInteger(command.amount)) return 'amount_must_be_integer';
   if (command.amount <= 0) return 'amount_must_be_positive';
   if (!Number.isSafeInteger(command.amount)) return 'amount_too_large';
@@ -80,4 +87,61 @@ export function transferFingerprint(command: TransferCommand): string {
       ]),
     )
     .digest('base64url');
+}
+
+/** Balance fields of an account that transfers change. */
+export type BalanceField = 'debitsPosted' | 'creditsPosted' | 'debitsPending' | 'creditsPending' | 'available';
+export type BalanceChange = Partial<Record<BalanceField, number>>;
+
+/** One account's part of a transfer phase, and the spendable amount it needs, if any. */
+export interface AccountEffect {
+  accountId: string;
+  change: BalanceChange;
+  /** The update applies only if `available` is at least this (member accounts being debited). */
+  requiresAvailable?: number;
+}
+
+export type Phase = 'apply' | 'post' | 'void';
+
+/**
+ * What each phase of a transfer does to its two accounts. `available` is kept equal to
+ * creditsPosted − debitsPosted − debitsPending, so a hold makes its amount unspendable at once
+ * and a void gives it back; incoming pending credits are not spendable until posted.
+ */
+export function phaseEffects(
+  phase: Phase,
+  transfer: { debitAccountId: string; creditAccountId: string; pending: boolean; heldAmount: number; amount: number },
+  debitMayGoNegative: boolean,
+): AccountEffect[] {
+  const { debitAccountId, creditAccountId } = transfer;
+  switch (phase) {
+    case 'apply': {
+      const amount = transfer.pending ? transfer.heldAmount : transfer.amount;
+      const requirement = debitMayGoNegative ? {} : { requiresAvailable: amount };
+      return transfer.pending
+        ? [
+            { accountId: debitAccountId, change: { debitsPending: amount, available: -amount }, ...requirement },
+            { accountId: creditAccountId, change: { creditsPending: amount } },
+          ]
+        : [
+            { accountId: debitAccountId, change: { debitsPosted: amount, available: -amount }, ...requirement },
+            { accountId: creditAccountId, change: { creditsPosted: amount, available: amount } },
+          ];
+    }
+    case 'post': {
+      const held = transfer.heldAmount;
+      const posted = transfer.amount;
+      return [
+        { accountId: debitAccountId, change: { debitsPending: -held, debitsPosted: posted, available: held - posted } },
+        { accountId: creditAccountId, change: { creditsPending: -held, creditsPosted: posted, available: posted } },
+      ];
+    }
+    case 'void': {
+      const held = transfer.heldAmount;
+      return [
+        { accountId: debitAccountId, change: { debitsPending: -held, available: held } },
+        { accountId: creditAccountId, change: { creditsPending: -held } },
+      ];
+    }
+  }
 }

@@ -3,16 +3,14 @@ import { DomainError } from '@lovepoints/errors';
 import { type KafkaClient, PermanentMessageError } from '@lovepoints/kafka';
 import type { PointsService } from '../points.service';
 
-export const attendanceConsumerGroup = 'points.attendance-credit';
-
 /**
  * Credits every verified attendance. A message that is not a valid AttendanceVerified event, or
  * that the ledger refuses as invalid, can never succeed and goes to the dead-letter topic at once;
  * anything else (a database hiccup) is retried with backoff before it is dead-lettered.
  */
-export function runAttendanceConsumer(kafka: KafkaClient, service: PointsService) {
+export function runAttendanceConsumer(kafka: KafkaClient, service: PointsService, groupId: string) {
   return kafka.runConsumer({
-    groupId: attendanceConsumerGroup,
+    groupId,
     topics: [attendanceVerified.topic],
     handle: async (message) => {
       let event;

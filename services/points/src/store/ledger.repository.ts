@@ -1,8 +1,21 @@
+import { createEvent, holdPlaced, holdVoided, transferPosted, type Envelope } from '@lovepoints/events';
 import { DomainError } from '@lovepoints/errors';
 import type { Logger } from '@lovepoints/logging';
 import { type Connection, isDuplicateKeyError } from '@lovepoints/mongo';
+import { type OutboxEntry, outboxEntry, outboxSchemaFields } from '@lovepoints/outbox';
 import { Schema } from 'mongoose';
-import { type AccountOwner, type Asset, accountId, mayGoNegative, transferFingerprint, type TransferCommand } from '../domain/ledger-rules';
+import {
+  type AccountEffect,
+  type AccountOwner,
+  type Asset,
+  accountId,
+  earningReasons,
+  mayGoNegative,
+  type Phase,
+  phaseEffects,
+  type TransferCommand,
+  transferFingerprint,
+} from '../domain/ledger-rules';
 
 export interface AccountDocument {
   _id: string;
@@ -17,51 +30,82 @@ export interface AccountDocument {
   creditsPending: number;
   /** creditsPosted − debitsPosted − debitsPending: what can be spent now, kept for O(1) checks. */
   available: number;
-  /** Ids of transfers applied to this account but not yet marked posted (see applySteps). */
+  /** Markers (`<transfer id>#<phase>`) of phases applied here whose transfer is not finalized yet. */
   inflight: string[];
   createdAt: Date;
 }
+
+export type TransferState = 'applying' | 'posted' | 'pending' | 'posting' | 'voiding' | 'voided' | 'rejected';
 
 export interface TransferDocument {
   _id: string;
   debitAccountId: string;
   creditAccountId: string;
   asset: Asset;
+  /** Posted amount; for a hold not yet posted, the amount held. */
   amount: number;
+  /** For a hold, the amount originally held; 0 for a direct transfer. */
+  heldAmount: number;
+  pending: boolean;
   reason: string;
   reference: string;
-  state: 'applying' | 'posted' | 'rejected';
+  communityId: string;
+  /** The member who earned this, for leaderboards and tiers; '' when it is not earning. */
+  earnerUserId: string;
+  /** Points this transfer adds to (or, for a reversal, removes from) the earner's lifetime total. */
+  earnedPoints: number;
+  state: TransferState;
   rejection: string | null;
   fingerprint: string;
+  expiresAt: Date | null;
   leaseUntil: Date | null;
   createdAt: Date;
   postedAt: Date | null;
+  resolvedAt: Date | null;
+  reverses: string | null;
+  /** The id of the transfer that reversed this one. */
+  reversedBy: string | null;
+  outbox: OutboxEntry[];
 }
 
-function insufficientBalance(): DomainError {
-  return new DomainError('conflict', 'insufficient_balance', 'The balance is not enough for this transfer.');
+const insufficientBalance = () => new DomainError('conflict', 'insufficient_balance', 'The balance is not enough for this transfer.');
+const phaseMarker = (transferId: string, phase: Phase) => `${transferId}#${phase}`;
+
+/** The in-progress state of each phase, and the state it finishes in. */
+const phaseStates: Record<Phase, { running: TransferState }> = {
+  apply: { running: 'applying' },
+  post: { running: 'posting' },
+  void: { running: 'voiding' },
+};
+
+export interface HoldOptions {
+  expiresAt: Date;
 }
 
 /**
  * The ledger's storage, correct on a standalone MongoDB without multi-document transactions.
  *
- * A transfer is applied in steps, each a single-document atomic update that can be repeated
- * without effect (the classic two-phase pattern):
- *   1. insert the transfer as `applying` (its id makes the request idempotent);
- *   2. debit: `$inc` the debit account and push the transfer id into `inflight`, only if the id is
- *      not already there and, for member accounts, only if `available` covers the amount, so the
- *      overdraft check happens inside the update and concurrent spenders can never overdraw;
- *   3. credit: the same on the credit account, without the balance condition;
- *   4. mark the transfer `posted`;
- *   5. pull the id from both `inflight` lists.
- * A process killed between any two steps leaves a transfer `applying` whose lease runs out;
- * recovery repeats the steps, and the `inflight` guards make each repetition a no-op where the
- * step already happened. Only the lease holder runs the steps, and ids leave `inflight` only
- * after the transfer is `posted`, so a step is never applied twice.
+ * Every change is a phase of a transfer: `apply` (a direct transfer, or placing a hold), `post`
+ * (a hold, for its amount or less) or `void` (a hold). A phase runs as:
+ *   1. a conditional update of the transfer into the phase's running state (`applying`,
+ *      `posting`, `voiding`) with a lease: only one caller wins it, so a hold resolves once;
+ *   2. one single-document update per account, each adding the phase's changes and pushing the
+ *      phase marker into the account's `inflight` list, only if the marker is not there yet and,
+ *      for a member being debited, only if `available` covers the amount: the overdraft check
+ *      happens inside the update, so concurrent spenders can never overdraw;
+ *   3. a conditional update of the transfer to its final state, carrying its event in the same
+ *      document's outbox (published by the relay);
+ *   4. pulling the marker from the accounts.
+ * A process killed between any two writes leaves a transfer in a running state whose lease runs
+ * out; recovery repeats the phase, and the markers make each repeated account update a no-op
+ * where it had already happened. Markers leave `inflight` only after the transfer has left the
+ * running state, and only the lease holder runs a phase, so no account update is applied twice.
  */
 export class LedgerRepository {
-  private readonly accounts;
-  private readonly transfers;
+  readonly accounts;
+  readonly transfers;
+  /** Accounts never change owner or kind, so whether they may go negative is cached once seen. */
+  private readonly knownAccounts = new Map<string, boolean>();
 
   constructor(
     connection: Connection,
@@ -88,20 +132,34 @@ export class LedgerRepository {
     );
     const transferSchema = new Schema<TransferDocument>({
       _id: String,
-      debitAccountId: { type: String, required: true, index: true },
-      creditAccountId: { type: String, required: true, index: true },
+      debitAccountId: { type: String, required: true },
+      creditAccountId: { type: String, required: true },
       asset: { type: String, required: true },
       amount: { type: Number, required: true },
+      heldAmount: { type: Number, default: 0 },
+      pending: { type: Boolean, default: false },
       reason: { type: String, required: true },
       reference: { type: String, default: '' },
+      communityId: { type: String, default: '' },
+      earnerUserId: { type: String, default: '' },
+      earnedPoints: { type: Number, default: 0 },
       state: { type: String, required: true },
       rejection: { type: String, default: null },
       fingerprint: { type: String, required: true },
+      expiresAt: { type: Date, default: null },
       leaseUntil: { type: Date, default: null },
       createdAt: { type: Date, default: () => new Date() },
       postedAt: { type: Date, default: null },
+      resolvedAt: { type: Date, default: null },
+      reverses: { type: String, default: null },
+      reversedBy: { type: String, default: null },
+      ...outboxSchemaFields,
     });
     transferSchema.index({ state: 1, leaseUntil: 1 });
+    transferSchema.index({ state: 1, expiresAt: 1 });
+    transferSchema.index({ debitAccountId: 1, postedAt: -1 });
+    transferSchema.index({ creditAccountId: 1, postedAt: -1 });
+    transferSchema.index({ communityId: 1, earnerUserId: 1, postedAt: -1 });
     this.transfers = connection.model<TransferDocument>('Transfer', transferSchema);
   }
 
@@ -130,118 +188,301 @@ export class LedgerRepository {
       )
       .lean();
     if (account === null) throw new Error(`account ${id} could not be opened`);
+    this.knownAccounts.set(id, account.mayGoNegative);
     return account;
+  }
+
+  /** Opens an account unless this process has seen it, and tells whether it may go negative. */
+  private async ensureAccount(owner: AccountOwner, asset: Asset): Promise<{ id: string; mayGoNegative: boolean }> {
+    const id = accountId(owner, asset);
+    const known = this.knownAccounts.get(id);
+    if (known !== undefined) return { id, mayGoNegative: known };
+    const account = await this.openAccount(owner, asset);
+    return { id, mayGoNegative: account.mayGoNegative };
   }
 
   async findAccount(id: string): Promise<AccountDocument | null> {
     return this.accounts.findById(id).lean();
   }
 
-  /** Applies a validated transfer once per id; see the class comment for the protocol. */
-  async transfer(command: TransferCommand): Promise<TransferDocument> {
-    const [debit, credit] = await Promise.all([this.openAccount(command.debit, command.asset), this.openAccount(command.credit, command.asset)]);
-    const fingerprint = transferFingerprint(command);
-    let transfer: TransferDocument;
+  async findTransfer(id: string): Promise<TransferDocument | null> {
+    return this.transfers.findById(id, { outbox: 0 }).lean();
+  }
+
+  private async debitMayGoNegative(transfer: TransferDocument): Promise<boolean> {
+    const known = this.knownAccounts.get(transfer.debitAccountId);
+    if (known !== undefined) return known;
+    const account = await this.findAccount(transfer.debitAccountId);
+    return account?.mayGoNegative ?? false;
+  }
+
+  /**
+   * Records a transfer (or, with `hold`, a pending transfer) once per id and applies it.
+   * `earning` marks POINTS that a member earned (for leaderboards and tiers).
+   */
+  async transfer(
+    command: TransferCommand,
+    options: { hold?: HoldOptions; earnerUserId?: string; earnedPoints?: number; reverses?: string } = {},
+  ): Promise<TransferDocument> {
+    const [debit, credit] = await Promise.all([this.ensureAccount(command.debit, command.asset), this.ensureAccount(command.credit, command.asset)]);
+    const pending = options.hold !== undefined;
+    const fingerprint = transferFingerprint(command) + (pending ? ':hold' : '');
+    const earnerUserId =
+      options.earnerUserId ??
+      (command.credit.kind === 'member' && command.asset === 'POINTS' && earningReasons.includes(command.reason) ? command.credit.id : '');
+    const document: Omit<TransferDocument, 'outbox'> = {
+      _id: command.transferId,
+      debitAccountId: debit.id,
+      creditAccountId: credit.id,
+      asset: command.asset,
+      amount: command.amount,
+      heldAmount: pending ? command.amount : 0,
+      pending,
+      reason: command.reason,
+      reference: command.reference,
+      communityId: command.credit.kind === 'member' ? command.credit.communityId : command.debit.communityId,
+      earnerUserId,
+      earnedPoints: options.earnedPoints ?? (earnerUserId === '' ? 0 : command.amount),
+      state: 'applying',
+      rejection: null,
+      fingerprint,
+      expiresAt: options.hold?.expiresAt ?? null,
+      leaseUntil: new Date(Date.now() + this.leaseMs),
+      createdAt: new Date(),
+      postedAt: null,
+      resolvedAt: null,
+      reverses: options.reverses ?? null,
+      reversedBy: null,
+    };
     try {
-      transfer = (
-        await this.transfers.create({
-          _id: command.transferId,
-          debitAccountId: debit._id,
-          creditAccountId: credit._id,
-          asset: command.asset,
-          amount: command.amount,
-          reason: command.reason,
-          reference: command.reference,
-          state: 'applying',
-          fingerprint,
-          leaseUntil: new Date(Date.now() + this.leaseMs),
-        })
-      ).toObject();
+      await this.transfers.create(document);
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
       return this.replay(command.transferId, fingerprint);
     }
-    return this.applySteps(transfer, debit.mayGoNegative);
+    return this.runPhase({ ...document, outbox: [] }, 'apply', debit.mayGoNegative);
   }
 
   /** The answer for an id seen before: the first result, or an error if the content differs. */
   private async replay(transferId: string, fingerprint: string): Promise<TransferDocument> {
-    for (let attempt = 0; attempt < 100; attempt += 1) {
-      const existing = await this.transfers.findById(transferId).lean();
+    for (let attempt = 0; attempt < 250; attempt += 1) {
+      const existing = await this.findTransfer(transferId);
       if (existing === null) throw new Error(`transfer ${transferId} vanished`);
       if (existing.fingerprint !== fingerprint) {
         throw new DomainError('conflict', 'transfer_id_reused', 'That transfer id was already used for a different transfer.');
       }
-      if (existing.state === 'posted') return existing;
       if (existing.state === 'rejected') throw insufficientBalance();
-      const leased = await this.acquireLease(transferId);
-      if (leased !== null) {
-        const debit = await this.findAccount(leased.debitAccountId);
-        return this.applySteps(leased, debit?.mayGoNegative ?? false);
-      }
+      if (existing.state !== 'applying') return existing;
+      const leased = await this.acquireLease(transferId, 'applying');
+      if (leased !== null) return this.runPhase(leased, 'apply', await this.debitMayGoNegative(leased));
       // Another request holds the lease and is applying it now: wait for its outcome.
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     throw new DomainError('unavailable', 'transfer_in_progress', 'The transfer is still being applied; retry with the same id.');
   }
 
-  private async acquireLease(transferId: string): Promise<TransferDocument | null> {
+  private async acquireLease(transferId: string, state: TransferState): Promise<TransferDocument | null> {
     const now = new Date();
     return this.transfers
       .findOneAndUpdate(
-        { _id: transferId, state: 'applying', leaseUntil: { $lt: now } },
+        { _id: transferId, state, leaseUntil: { $lt: now } },
         { $set: { leaseUntil: new Date(now.getTime() + this.leaseMs) } },
-        { new: true },
+        { new: true, projection: { outbox: 0 } },
       )
       .lean();
   }
 
-  private async applySteps(transfer: TransferDocument, debitMayGoNegative: boolean): Promise<TransferDocument> {
-    const { _id: id, amount } = transfer;
-    const debited = await this.accounts.updateOne(
-      { _id: transfer.debitAccountId, inflight: { $ne: id }, ...(debitMayGoNegative ? {} : { available: { $gte: amount } }) },
-      { $inc: { debitsPosted: amount, available: -amount }, $push: { inflight: id } },
-    );
-    if (debited.modifiedCount === 0) {
-      const alreadyDebited = await this.accounts.exists({ _id: transfer.debitAccountId, inflight: id });
-      if (alreadyDebited === null) {
-        // Nothing was applied (the debit comes first), so refusing leaves no trace but the record.
-        await this.transfers.updateOne({ _id: id, state: 'applying' }, { $set: { state: 'rejected', rejection: 'exceeds_credits', leaseUntil: null } });
-        throw insufficientBalance();
-      }
+  /**
+   * Applies each account's part of a phase once (see the class comment). Returns false if the
+   * first account lacks the spendable amount, which can only happen before anything was applied.
+   */
+  private async applyEffects(marker: string, effects: AccountEffect[]): Promise<boolean> {
+    for (const effect of effects) {
+      const condition = effect.requiresAvailable === undefined ? {} : { available: { $gte: effect.requiresAvailable } };
+      const updated = await this.accounts.updateOne(
+        { _id: effect.accountId, inflight: { $ne: marker }, ...condition },
+        { $inc: effect.change, $push: { inflight: marker } },
+      );
+      if (updated.modifiedCount === 1) continue;
+      const alreadyApplied = await this.accounts.exists({ _id: effect.accountId, inflight: marker });
+      if (alreadyApplied !== null) continue;
+      if (effect.requiresAvailable !== undefined) return false;
+      throw new Error(`account ${effect.accountId} is missing`);
     }
-    await this.accounts.updateOne(
-      { _id: transfer.creditAccountId, inflight: { $ne: id } },
-      { $inc: { creditsPosted: amount, available: amount }, $push: { inflight: id } },
+    return true;
+  }
+
+  private finalEvent(transfer: TransferDocument, phase: Phase, at: Date): Envelope {
+    const facts = {
+      transferId: transfer._id,
+      asset: transfer.asset,
+      debitAccountId: transfer.debitAccountId,
+      creditAccountId: transfer.creditAccountId,
+      reason: transfer.reason,
+      reference: transfer.reference,
+      communityId: transfer.communityId,
+    };
+    const common = { source: 'points', subject: transfer._id, occurredAt: at };
+    if (phase === 'void') {
+      return createEvent(holdVoided, {
+        ...common,
+        id: `${transfer._id}#voided`,
+        data: { ...facts, heldAmount: transfer.heldAmount, voidedAt: at.toISOString(), expired: (transfer.expiresAt?.getTime() ?? Infinity) <= at.getTime() },
+      });
+    }
+    if (phase === 'apply' && transfer.pending) {
+      return createEvent(holdPlaced, {
+        ...common,
+        id: `${transfer._id}#held`,
+        data: { ...facts, heldAmount: transfer.heldAmount, expiresAt: (transfer.expiresAt ?? at).toISOString() },
+      });
+    }
+    return createEvent(transferPosted, { ...common, id: `${transfer._id}#posted`, data: { ...facts, amount: transfer.amount, postedAt: at.toISOString() } });
+  }
+
+  /** Runs one phase of a transfer whose running state this caller holds (see the class comment). */
+  private async runPhase(transfer: TransferDocument, phase: Phase, debitMayGoNegative: boolean): Promise<TransferDocument> {
+    const marker = phaseMarker(transfer._id, phase);
+    const applied = await this.applyEffects(marker, phaseEffects(phase, transfer, debitMayGoNegative));
+    const { running } = phaseStates[phase];
+    if (!applied) {
+      // Only `apply` checks the balance, and it checks on the debit, its first update.
+      await this.transfers.updateOne({ _id: transfer._id, state: running }, { $set: { state: 'rejected', rejection: 'exceeds_credits', leaseUntil: null } });
+      throw insufficientBalance();
+    }
+    const now = new Date();
+    const finalState: TransferState = phase === 'void' ? 'voided' : phase === 'apply' && transfer.pending ? 'pending' : 'posted';
+    const stamps =
+      finalState === 'posted' ? { postedAt: now, ...(transfer.pending ? { resolvedAt: now } : {}) } : finalState === 'voided' ? { resolvedAt: now } : {};
+    await this.transfers.updateOne(
+      { _id: transfer._id, state: running },
+      { $set: { state: finalState, leaseUntil: null, ...stamps }, $push: { outbox: outboxEntry(transferPosted.topic, this.finalEvent(transfer, phase, now)) } },
     );
-    const postedAt = new Date();
-    await this.transfers.updateOne({ _id: id, state: 'applying' }, { $set: { state: 'posted', postedAt, leaseUntil: null } });
-    await this.accounts.updateMany({ _id: { $in: [transfer.debitAccountId, transfer.creditAccountId] } }, { $pull: { inflight: id } });
-    return { ...transfer, state: 'posted', postedAt, leaseUntil: null };
+    await this.accounts.updateMany({ _id: { $in: [transfer.debitAccountId, transfer.creditAccountId] } }, { $pull: { inflight: marker } });
+    const final = await this.findTransfer(transfer._id);
+    if (final === null) throw new Error(`transfer ${transfer._id} vanished`);
+    return final;
+  }
+
+  /** Posts a hold for `amount` (at most the amount held; undefined for all of it), once. */
+  async postHold(transferId: string, amount: number | undefined): Promise<TransferDocument> {
+    const now = new Date();
+    const hold = await this.findTransfer(transferId);
+    if (hold === null) throw new DomainError('not_found', 'not_found', 'The hold was not found.');
+    if (!hold.pending) throw new DomainError('business_rule', 'not_a_hold', 'That transfer is not a hold.');
+    const postAmount = amount ?? hold.heldAmount;
+    if (postAmount > hold.heldAmount) {
+      throw new DomainError('invalid_argument', 'exceeds_held_amount', `At most ${hold.heldAmount} can be posted.`, [
+        { path: 'amount', message: 'more than the amount held' },
+      ]);
+    }
+    const claimed = await this.transfers
+      .findOneAndUpdate(
+        { _id: transferId, state: 'pending', expiresAt: { $gt: now } },
+        { $set: { state: 'posting', amount: postAmount, leaseUntil: new Date(now.getTime() + this.leaseMs) } },
+        { new: true, projection: { outbox: 0 } },
+      )
+      .lean();
+    if (claimed !== null) return this.runPhase(claimed, 'post', await this.debitMayGoNegative(claimed));
+    return this.settledHold(transferId, 'post', postAmount);
+  }
+
+  /** Voids a hold, once; the held amount returns to the payer. */
+  async voidHold(transferId: string): Promise<TransferDocument> {
+    const hold = await this.findTransfer(transferId);
+    if (hold === null) throw new DomainError('not_found', 'not_found', 'The hold was not found.');
+    if (!hold.pending) throw new DomainError('business_rule', 'not_a_hold', 'That transfer is not a hold.');
+    const claimed = await this.transfers
+      .findOneAndUpdate(
+        { _id: transferId, state: 'pending' },
+        { $set: { state: 'voiding', leaseUntil: new Date(Date.now() + this.leaseMs) } },
+        { new: true, projection: { outbox: 0 } },
+      )
+      .lean();
+    if (claimed !== null) return this.runPhase(claimed, 'void', await this.debitMayGoNegative(claimed));
+    return this.settledHold(transferId, 'void', hold.heldAmount);
   }
 
   /**
-   * Completes what a dead process left half-done: transfers still `applying` after their lease,
-   * and ids of posted transfers still listed in an account's `inflight`. Safe to run any time.
+   * The answer when a post or void did not win the hold: the same request again gets the same
+   * result; a conflicting one is refused with the reason. An expired hold is voided on the spot.
    */
-  async recover(limit = 1000): Promise<{ completed: number; rejected: number; released: number }> {
+  private async settledHold(transferId: string, wanted: 'post' | 'void', postAmount: number): Promise<TransferDocument> {
+    for (let attempt = 0; attempt < 250; attempt += 1) {
+      const hold = await this.findTransfer(transferId);
+      if (hold === null) throw new DomainError('not_found', 'not_found', 'The hold was not found.');
+      switch (hold.state) {
+        case 'pending':
+          if (wanted === 'void') return this.voidHold(transferId);
+          // Still pending but the post did not match: the hold has expired.
+          await this.voidHold(transferId);
+          throw new DomainError('conflict', 'hold_expired', 'The hold has expired and was voided.');
+        case 'posted':
+          if (wanted === 'post' && hold.amount === postAmount) return hold;
+          throw new DomainError('conflict', 'hold_already_posted', 'The hold was already posted.');
+        case 'voided':
+          if (wanted === 'void') return hold;
+          throw new DomainError(
+            'conflict',
+            (hold.expiresAt?.getTime() ?? Infinity) <= (hold.resolvedAt?.getTime() ?? 0) ? 'hold_expired' : 'hold_already_voided',
+            'The hold was already voided.',
+          );
+        case 'posting':
+        case 'voiding':
+        case 'applying': {
+          // Someone is resolving it right now (or recovery will): wait for the outcome.
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          break;
+        }
+        case 'rejected':
+          throw new DomainError('conflict', 'hold_rejected', 'The hold was refused when it was placed.');
+      }
+    }
+    throw new DomainError('unavailable', 'hold_in_progress', 'The hold is being resolved; retry.');
+  }
+
+  /**
+   * Finishes what dead processes left half-done, and voids expired holds. Safe to run at any
+   * time and from several processes at once.
+   */
+  async recover(limit = 1000): Promise<{ completed: number; rejected: number; expired: number; released: number }> {
     let completed = 0;
     let rejected = 0;
-    const stale = await this.transfers
-      .find({ state: 'applying', leaseUntil: { $lt: new Date() } })
+    const now = new Date();
+    for (const phase of ['apply', 'post', 'void'] as const) {
+      const running = phaseStates[phase].running;
+      const stale = await this.transfers
+        .find({ state: running, leaseUntil: { $lt: now } }, { _id: 1 })
+        .limit(limit)
+        .lean();
+      for (const candidate of stale) {
+        const leased = await this.acquireLease(candidate._id, running);
+        if (leased === null) continue;
+        try {
+          await this.runPhase(leased, phase, await this.debitMayGoNegative(leased));
+          completed += 1;
+        } catch (error) {
+          if (!(error instanceof DomainError)) throw error;
+          rejected += 1;
+        }
+      }
+    }
+    let expired = 0;
+    const overdue = await this.transfers
+      .find({ state: 'pending', expiresAt: { $lte: now } }, { _id: 1 })
       .limit(limit)
       .lean();
-    for (const candidate of stale) {
-      const leased = await this.acquireLease(candidate._id);
-      if (leased === null) continue;
-      const debit = await this.findAccount(leased.debitAccountId);
-      try {
-        await this.applySteps(leased, debit?.mayGoNegative ?? false);
-        completed += 1;
-      } catch (error) {
-        if (!(error instanceof DomainError)) throw error;
-        rejected += 1;
-      }
+    for (const hold of overdue) {
+      const claimed = await this.transfers
+        .findOneAndUpdate(
+          { _id: hold._id, state: 'pending' },
+          { $set: { state: 'voiding', leaseUntil: new Date(Date.now() + this.leaseMs) } },
+          { new: true, projection: { outbox: 0 } },
+        )
+        .lean();
+      if (claimed === null) continue;
+      await this.runPhase(claimed, 'void', await this.debitMayGoNegative(claimed));
+      expired += 1;
     }
     let released = 0;
     const withInflight = await this.accounts
@@ -249,12 +490,19 @@ export class LedgerRepository {
       .limit(limit)
       .lean();
     for (const account of withInflight) {
-      const posted = await this.transfers.find({ _id: { $in: account.inflight }, state: 'posted' }, { _id: 1 }).lean();
-      if (posted.length === 0) continue;
-      await this.accounts.updateOne({ _id: account._id }, { $pull: { inflight: { $in: posted.map((transfer) => transfer._id) } } });
-      released += posted.length;
+      const finished: string[] = [];
+      for (const marker of account.inflight) {
+        const separator = marker.lastIndexOf('#');
+        const phase = marker.slice(separator + 1) as Phase;
+        const transfer = await this.findTransfer(marker.slice(0, separator));
+        if (transfer !== null && transfer.state !== phaseStates[phase].running) finished.push(marker);
+      }
+      if (finished.length === 0) continue;
+      await this.accounts.updateOne({ _id: account._id }, { $pull: { inflight: { $in: finished } } });
+      released += finished.length;
     }
     if (completed + rejected + released > 0) this.logger.warn({ completed, rejected, released }, 'ledger recovery finished interrupted transfers');
-    return { completed, rejected, released };
+    if (expired > 0) this.logger.info({ expired }, 'expired holds voided');
+    return { completed, rejected, expired, released };
   }
 }

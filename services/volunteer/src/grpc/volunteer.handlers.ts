@@ -27,6 +27,7 @@ export function volunteerHandlers(
     RegisterUser: (request) => service.registerUser(parseInput(registerInput, request)),
     VerifyCredentials: (request) => service.verifyCredentials(parseInput(loginInput, request)),
     GetUser: (request, caller) => service.getUser(caller, parseInput(identifier, request.userId, 'userId')),
+    GetUserNames: (request, caller) => service.getUserNames(caller, parseInput(z.array(identifier).max(100), request.userIds, 'userIds')),
     EnsureStreetAdmin: (request) => service.ensureStreetAdmin(parseInput(bootstrapInput, request)),
     GrantRole: (request, caller) =>
       service.grantRole(caller, { userId: parseInput(identifier, request.userId, 'userId'), role: parseInput(grantRoleInput, request).role }),
