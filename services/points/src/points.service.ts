@@ -76,9 +76,11 @@ export class PointsService {
   }
 
   /**
-   * Independent items, applied with bounded concurrency: each gets its own result code and a
-   * refused item leaves nothing behind. Not all-or-nothing, because the ledger keeps no
-   * multi-document transactions; callers that need atomicity across items use holds.
+   * Independent items, not all-or-nothing (the ledger keeps no multi-document transactions;
+   * callers that need atomicity across items use holds): each gets its own result code, and a
+   * refused item leaves nothing behind. Items that debit the same account are applied in request
+   * order, so the outcome is what applying them one by one would give; items of different
+   * accounts run concurrently, bounded.
    */
   async createTransfers(commands: TransferCommand[]) {
     if (commands.length > this.limits.batchSizeMax) {
@@ -87,19 +89,27 @@ export class PointsService {
       ]);
     }
     const results = new Array<{ transferId: string; result: string; transfer?: ReturnType<typeof transferView> }>(commands.length);
-    let next = 0;
+    const byDebitAccount = new Map<string, number[]>();
+    commands.forEach((command, index) => {
+      const key = accountId(command.debit, command.asset);
+      byDebitAccount.set(key, [...(byDebitAccount.get(key) ?? []), index]);
+    });
+    const groups = [...byDebitAccount.values()];
+    let nextGroup = 0;
     const worker = async () => {
-      for (let index = next++; index < commands.length; index = next++) {
-        const command = commands[index]!;
-        try {
-          results[index] = { transferId: command.transferId, result: 'ok', transfer: await this.createTransfer(command) };
-        } catch (error) {
-          if (!(error instanceof DomainError)) throw error;
-          results[index] = { transferId: command.transferId, result: error.code };
+      for (let group = groups[nextGroup++]; group !== undefined; group = groups[nextGroup++]) {
+        for (const index of group) {
+          const command = commands[index]!;
+          try {
+            results[index] = { transferId: command.transferId, result: 'ok', transfer: await this.createTransfer(command) };
+          } catch (error) {
+            if (!(error instanceof DomainError)) throw error;
+            results[index] = { transferId: command.transferId, result: error.code };
+          }
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.limits.batchConcurrency, commands.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.limits.batchConcurrency, groups.length) }, worker));
     return { results };
   }
 
