@@ -44,10 +44,10 @@ describe('ledger transfers', () => {
     return balance.points;
   }
 
-  it('lets exactly ⌊balance / amount⌋ of 32 concurrent spends through, never below zero', async () => {
+  it('lets exactly ⌊balance / amount⌋ of 64 concurrent spends through, never below zero', async () => {
     const userId = await fundedMember(100);
     const results = await Promise.allSettled(
-      Array.from({ length: 32 }, () => transfer({ transferId: randomUUID(), debit: member(userId), credit: shop, amount: 7, reason: 'redemption' })),
+      Array.from({ length: 64 }, () => transfer({ transferId: randomUUID(), debit: member(userId), credit: shop, amount: 7, reason: 'redemption' })),
     );
     const succeeded = results.filter((result) => result.status === 'fulfilled').length;
     expect(succeeded).toBe(Math.floor(100 / 7));
