@@ -128,3 +128,37 @@ export async function balanceReaches(session: Session, expected: Record<string, 
     throw new Error(`balance never became ${JSON.stringify(expected)}; last seen ${JSON.stringify(last)}`);
   }
 }
+
+/**
+ * An activity run end to end through the gateway: created, published, signed up, checked in,
+ * and completed with the organizer's recorded minutes. Resolves with the attendance id.
+ */
+export async function completedActivity(organizer: Session, volunteer: Session, input: { minutes: number; pointsPerHour: number }): Promise<string> {
+  const site = { lat: 31.2304, lng: 121.4737 };
+  const now = Date.now();
+  const created = await api('POST', '/api/v1/activities', {
+    token: organizer.token,
+    body: {
+      title: '社区清洁日',
+      category: 'cleaning',
+      location: { ...site, radiusMeters: 150 },
+      startAt: new Date(now - 5 * 60_000).toISOString(),
+      endAt: new Date(now + 3600_000).toISOString(),
+      capacity: 10,
+      pointsPerHour: input.pointsPerHour,
+    },
+  });
+  if (created.status !== 201) throw new Error(`activity failed: ${created.status} ${JSON.stringify(created.body)}`);
+  const id: string = created.body.id;
+  await api('POST', `/api/v1/activities/${id}/publish`, { token: organizer.token });
+  await api('POST', `/api/v1/activities/${id}/signups`, { token: volunteer.token });
+  const code = (await api('GET', `/api/v1/activities/${id}/checkin-code`, { token: organizer.token })).body.code;
+  const checkin = await api('POST', `/api/v1/activities/${id}/checkins`, { token: volunteer.token, body: { code, ...site } });
+  if (checkin.status !== 201) throw new Error(`check-in failed: ${checkin.status} ${JSON.stringify(checkin.body)}`);
+  const completed = await api('POST', `/api/v1/activities/${id}/complete`, {
+    token: organizer.token,
+    body: { adjustments: [{ userId: volunteer.userId, minutes: input.minutes, reason: '按签到表核定' }] },
+  });
+  if (completed.status !== 200) throw new Error(`complete failed: ${completed.status} ${JSON.stringify(completed.body)}`);
+  return `${id}:${volunteer.userId}`;
+}

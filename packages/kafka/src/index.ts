@@ -49,6 +49,8 @@ export interface KafkaClient {
   ping(): Promise<boolean>;
   /** An idempotent producer, connected. */
   connectProducer(): Promise<MessageProducer>;
+  /** Messages of `topic` that the group has not committed yet (all of them for a new group). */
+  consumerLag(groupId: string, topic: string): Promise<number>;
   /** Starts a consumer group member; resolves when it runs. */
   runConsumer(options: ConsumerOptions): Promise<{ stop(): Promise<void> }>;
   disconnect(): Promise<void>;
@@ -155,6 +157,18 @@ export function createKafkaClient(options: { brokers: string[]; clientId: string
     },
 
     connectProducer,
+
+    async consumerLag(groupId, topic) {
+      await connectAdmin();
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const ends = await admin.fetchTopicOffsets(topic);
+      let lag = 0;
+      for (const end of ends) {
+        const committedOffset = Number(committed?.partitions.find((partition) => partition.partition === end.partition)?.offset ?? -1);
+        lag += Number(end.high) - Math.max(committedOffset, Number(end.low));
+      }
+      return lag;
+    },
 
     async runConsumer(consumerOptions) {
       const maxAttempts = consumerOptions.maxAttempts ?? 5;
