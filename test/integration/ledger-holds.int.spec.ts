@@ -173,6 +173,37 @@ describe('ledger holds, reversals, batches and statements', () => {
     expect(third.nextCursor).toBe('');
   });
 
+  it('expires unspent points after the community’s expiry period, once, and never TIME', async () => {
+    const expiringCommunity = `expiry-spec-${randomUUID()}`;
+    const userId = `member-${randomUUID()}`;
+    const owner = { kind: 'member', id: userId, communityId: expiringCommunity };
+    const source = { kind: 'community_issuance', id: expiringCommunity, communityId: expiringCommunity };
+    await transfer({ transferId: randomUUID(), debit: source, credit: owner, amount: 50 });
+    await transfer({ transferId: randomUUID(), debit: owner, credit: shop, amount: 20, reason: 'redemption' });
+    await transfer({ transferId: randomUUID(), debit: source, credit: owner, amount: 40, asset: 'TIME' });
+    const expire = (asOf: Date) => callUnary(clients.points, 'expirePoints', { communityId: expiringCommunity, asOf: asOf.toISOString() }, deadline);
+    expect(await expire(new Date(Date.now() + 62 * 24 * 3600_000))).toMatchObject({ pointsExpired: 0, cutoff: '' });
+
+    const organizer = { userId: 'expiry-organizer', roles: ['organizer' as const], communityId: expiringCommunity, street: '' };
+    const rules = await callUnary(clients.points, 'getEarningRules', { communityId: '' }, { caller: organizer, deadlineMs: 5000 });
+    await callUnary(clients.points, 'setEarningRules', { ...rules, pointsExpiryMonths: 1 }, { caller: organizer, deadlineMs: 5000 });
+
+    // Credited this month: not yet expired now, expired once two months on.
+    expect(await expire(new Date())).toMatchObject({ pointsExpired: 0 });
+    const later = new Date(Date.now() + 62 * 24 * 3600_000);
+    expect(await expire(later)).toMatchObject({ membersChecked: 1, pointsExpired: 30 });
+    expect(await expire(later)).toMatchObject({ pointsExpired: 0 });
+    const caller = { userId, roles: [], communityId: expiringCommunity, street: '' };
+    expect(await callUnary(clients.points, 'getBalance', { userId }, { caller, deadlineMs: 5000 })).toMatchObject({ points: 0, timeMinutes: 40 });
+    const statement = await callUnary(
+      clients.points,
+      'getStatement',
+      { userId, asset: 'POINTS', page: { limit: 1, cursor: '' } },
+      { caller, deadlineMs: 5000 },
+    );
+    expect(statement.items[0]).toMatchObject({ direction: 'debit', amount: 30, reason: 'expiry', balanceAfter: 0 });
+  });
+
   it('verifies: every balance equals the replay of its transfers and each asset sums to zero', async () => {
     const report = await eventually(async () => {
       const result = await callUnary(clients.points, 'verifyLedger', {}, deadline);

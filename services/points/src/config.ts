@@ -14,6 +14,8 @@ export function loadPointsConfig(environment: NodeJS.ProcessEnv = process.env) {
       LEDGER_LEASE_MS: positiveInteger(10_000),
       // How often recovery runs; it also voids expired holds.
       LEDGER_RECOVERY_INTERVAL_MS: positiveInteger(5_000),
+      // How often communities with points expiry are swept (an expiry happens once per month).
+      LEDGER_EXPIRY_INTERVAL_MS: positiveInteger(3600_000),
       LEDGER_BATCH_SIZE_MAX: positiveInteger(1000),
       LEDGER_BATCH_CONCURRENCY: positiveInteger(32),
       LEDGER_HOLD_TIMEOUT_MS_MIN: positiveInteger(1000),

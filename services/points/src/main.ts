@@ -33,6 +33,12 @@ runMain('points', async () => {
   const recovery = setInterval(() => {
     ledger.recover().catch((error: unknown) => logger.error({ err: error }, 'ledger recovery failed'));
   }, config.LEDGER_RECOVERY_INTERVAL_MS);
+  const expiry = setInterval(() => {
+    service.expireAllCommunities(new Date()).then(
+      (expired) => expired > 0 && logger.info({ expired }, 'points expired'),
+      (error: unknown) => logger.error({ err: error }, 'points expiry failed'),
+    );
+  }, config.LEDGER_EXPIRY_INTERVAL_MS);
   const server = createGrpcServer(logger);
   server.addService(protos().points.points.v1.PointsService.service, pointsHandlers(service, config.LEDGER_TIME_ZONE_OFFSET_MINUTES));
   const boundPort = await server.start(config.GRPC_HOST, config.POINTS_GRPC_PORT);
@@ -41,6 +47,7 @@ runMain('points', async () => {
   logger.info({ port: boundPort }, 'points service ready');
   const stopSteps: StopStep[] = [
     () => clearInterval(recovery),
+    () => clearInterval(expiry),
     () => server.stop(),
     () => consumer?.stop(),
     () => relay.stop(),

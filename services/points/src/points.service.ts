@@ -278,6 +278,53 @@ export class PointsService {
     return this.earnings.setRules(rules, caller.userId);
   }
 
+  /**
+   * Expires the unspent points that a community's members were credited before the cutoff:
+   * spending uses the oldest points first, so what is left of them is the credits before the
+   * cutoff minus every debit so far (earlier expiries included), never more than is spendable
+   * now. One expiry transfer per member and month (its id says which), so runs repeat safely.
+   */
+  async expirePoints(communityId: string, asOf: Date) {
+    const rules = await this.earnings.getRules(communityId);
+    if (rules.pointsExpiryMonths === 0) return { membersChecked: 0, pointsExpired: 0, cutoff: '' };
+    const cutoff = this.earnings.monthStart(asOf, rules.pointsExpiryMonths);
+    const { month } = this.earnings.periodKeys(asOf);
+    const accounts = await this.ledger.accounts.find({ communityId, ownerKind: 'member', asset: 'POINTS' }, { _id: 1, ownerId: 1, available: 1 }).lean();
+    let pointsExpired = 0;
+    for (const account of accounts) {
+      const transferId = `expiry:${account.ownerId}:${month}`;
+      if ((await this.ledger.findTransfer(transferId)) !== null) continue;
+      const [oldCredits, debits] = await Promise.all([
+        this.queries.postedSum(account._id, 'creditAccountId', cutoff),
+        this.queries.postedSum(account._id, 'debitAccountId'),
+      ]);
+      const amount = Math.min(Math.max(0, oldCredits - debits), account.available);
+      if (amount <= 0) continue;
+      try {
+        await this.createTransfer({
+          transferId,
+          debit: { kind: 'member', id: account.ownerId, communityId },
+          credit: { kind: 'community_issuance', id: communityId, communityId },
+          asset: 'POINTS',
+          amount,
+          reason: 'expiry',
+          reference: `credited before ${cutoff.toISOString()}`,
+        });
+        pointsExpired += amount;
+      } catch (error) {
+        // Spent in the meantime: the next run sees the new debits and expires what is left.
+        if (!(error instanceof DomainError && error.code === 'insufficient_balance')) throw error;
+      }
+    }
+    return { membersChecked: accounts.length, pointsExpired, cutoff: cutoff.toISOString() };
+  }
+
+  async expireAllCommunities(asOf: Date): Promise<number> {
+    let expired = 0;
+    for (const communityId of await this.earnings.communitiesWithExpiry()) expired += (await this.expirePoints(communityId, asOf)).pointsExpired;
+    return expired;
+  }
+
   /** Start of a leaderboard period in the community's local time (weeks start on Monday). */
   periodStart(period: LeaderboardPeriod, now: Date, timeZoneOffsetMinutes: number): Date | undefined {
     if (period === 'all') return undefined;

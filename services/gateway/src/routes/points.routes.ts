@@ -30,6 +30,13 @@ const rulesInput = z.object({
   dailyCapPoints: z.number().int().min(0).max(1_000_000).describe('0 means no cap'),
   monthlyCapPoints: z.number().int().min(0).max(10_000_000).describe('0 means no cap'),
   starThresholds: z.array(z.number().int().min(1)).length(5).describe('lifetime points for stars 1..5, ascending'),
+  pointsExpiryMonths: z
+    .number()
+    .int()
+    .min(0)
+    .max(120)
+    .default(0)
+    .describe('unspent points expire this many months after the month they were credited in; 0 = never'),
 });
 const rulesView = rulesInput.extend({ communityId: z.string() });
 const awardCategories = { report: 'report_reward', discussion: 'discussion_reward', adjustment: 'adjustment' } as const;

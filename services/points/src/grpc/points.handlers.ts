@@ -26,6 +26,7 @@ const earningRulesInput = z.object({
     .array(z.number().int().min(1))
     .length(5, 'five thresholds, for stars 1 to 5')
     .refine((values) => values.every((value, index) => index === 0 || value > values[index - 1]!), 'must be ascending'),
+  pointsExpiryMonths: z.number().int().min(0).max(120),
 });
 const awardInput = z.object({
   awardId: identifier,
@@ -97,6 +98,14 @@ export function pointsHandlers(service: PointsService, timeZoneOffsetMinutes: nu
     AwardPoints: (request, caller) => service.awardPoints(caller, parseInput(awardInput, request)),
     GetEarningRules: (request, caller) => service.getEarningRules(caller, request.communityId),
     SetEarningRules: (request, caller) => service.setEarningRules(caller, parseInput(earningRulesInput, request)),
+    ExpirePoints: (request, caller) => {
+      serviceOnly(caller);
+      const input = parseInput(z.object({ communityId: identifier, asOf: z.iso.datetime({ offset: true }).optional() }), {
+        communityId: request.communityId,
+        asOf: request.asOf === '' ? undefined : request.asOf,
+      });
+      return service.expirePoints(input.communityId, input.asOf === undefined ? new Date() : new Date(input.asOf));
+    },
     GetLeaderboard: (request, caller) => {
       const input = parseInput(z.object({ period: z.enum(leaderboardPeriods), limit: pageLimit }), {
         period: request.period,

@@ -14,6 +14,8 @@ export interface EarningRules {
   monthlyCapPoints: number;
   /** Lifetime points for star tiers 1..5, ascending. */
   starThresholds: number[];
+  /** 0 means points never expire. */
+  pointsExpiryMonths: number;
 }
 
 export const defaultEarningRules: Omit<EarningRules, 'communityId'> = {
@@ -23,6 +25,7 @@ export const defaultEarningRules: Omit<EarningRules, 'communityId'> = {
   dailyCapPoints: 0,
   monthlyCapPoints: 0,
   starThresholds: [50, 200, 500, 1000, 2000],
+  pointsExpiryMonths: 0,
 };
 
 interface EarningRulesDocument extends Omit<EarningRules, 'communityId'> {
@@ -68,6 +71,7 @@ export class EarningRepository {
         dailyCapPoints: Number,
         monthlyCapPoints: Number,
         starThresholds: [Number],
+        pointsExpiryMonths: Number,
         updatedByUserId: String,
         updatedAt: Date,
       }),
@@ -87,6 +91,19 @@ export class EarningRepository {
     if (stored === null) return { communityId, ...defaultEarningRules };
     const { _id, updatedByUserId: _by, updatedAt: _at, ...rules } = stored;
     return { ...defaultEarningRules, ...rules, communityId: _id };
+  }
+
+  /** Communities whose points expire. */
+  async communitiesWithExpiry(): Promise<string[]> {
+    const rows = await this.rules.find({ pointsExpiryMonths: { $gt: 0 } }, { _id: 1 }).lean();
+    return rows.map((row) => row._id);
+  }
+
+  /** Start of the local calendar month `monthsBack` months before the month of `at`. */
+  monthStart(at: Date, monthsBack: number): Date {
+    const local = new Date(at.getTime() + this.timeZoneOffsetMinutes * 60_000);
+    const start = Date.UTC(local.getUTCFullYear(), local.getUTCMonth() - monthsBack, 1);
+    return new Date(start - this.timeZoneOffsetMinutes * 60_000);
   }
 
   async setRules(rules: EarningRules, byUserId: string): Promise<EarningRules> {

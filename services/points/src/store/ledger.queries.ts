@@ -48,9 +48,10 @@ export interface VerificationReport {
 export class LedgerQueries {
   constructor(private readonly ledger: LedgerRepository) {}
 
-  private async postedSum(accountId: string, side: 'debitAccountId' | 'creditAccountId'): Promise<number> {
+  /** Sum of posted amounts on one side of an account, optionally only those posted before a time. */
+  async postedSum(accountId: string, side: 'debitAccountId' | 'creditAccountId', postedBefore?: Date): Promise<number> {
     const [row] = await this.ledger.transfers.aggregate<{ total: number }>([
-      { $match: { [side]: accountId, state: 'posted' } },
+      { $match: { [side]: accountId, state: 'posted', ...(postedBefore ? { postedAt: { $lt: postedBefore } } : {}) } },
       { $group: { _id: null, total: { $sum: '$amount' } } },
     ]);
     return row?.total ?? 0;
