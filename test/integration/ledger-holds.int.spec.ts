@@ -1,7 +1,9 @@
 import { DomainError } from '@lovepoints/errors';
 import { callUnary, createClients, type ServiceClients } from '@lovepoints/grpc';
 import { randomUUID } from 'node:crypto';
+import { topics } from '@lovepoints/events';
 import { eventually } from '../support/api';
+import { recordTopic, testKafka } from '../support/kafka';
 import { platform } from '../support/platform';
 
 /** Holds, reversals, batches and statements through the points service's gRPC port. */
@@ -202,6 +204,36 @@ describe('ledger holds, reversals, batches and statements', () => {
       { caller, deadlineMs: 5000 },
     );
     expect(statement.items[0]).toMatchObject({ direction: 'debit', amount: 30, reason: 'expiry', balanceAfter: 0 });
+  });
+
+  it('publishes what happened to transfers on points.transfer.v1 through the outbox', async () => {
+    const kafka = testKafka();
+    const recorder = await recordTopic(kafka, [topics.transfer]);
+    try {
+      const userId = await funded(30);
+      const placed = await hold(userId, 12);
+      await callUnary(clients.points, 'postHold', { transferId: placed.id, amount: 10 }, deadline);
+      const voidedHold = await hold(userId, 5);
+      await callUnary(clients.points, 'voidHold', { transferId: voidedHold.id }, deadline);
+      const events = await eventually(async () => {
+        const found = recorder.messages.map(
+          (message) => JSON.parse(message.value!.toString()) as { type: string; subject: string; data: Record<string, unknown> },
+        );
+        const mine = found.filter((event) => event.subject === placed.id || event.subject === voidedHold.id);
+        return mine.length >= 4 ? mine : undefined;
+      });
+      expect(events.filter((event) => event.subject === placed.id).map((event) => [event.type, event.data.heldAmount ?? event.data.amount])).toEqual([
+        ['HoldPlaced', 12],
+        ['TransferPosted', 10],
+      ]);
+      expect(events.filter((event) => event.subject === voidedHold.id).map((event) => [event.type, event.data.expired])).toEqual([
+        ['HoldPlaced', undefined],
+        ['HoldVoided', false],
+      ]);
+    } finally {
+      await recorder.stop();
+      await kafka.disconnect();
+    }
   });
 
   it('verifies: every balance equals the replay of its transfers and each asset sums to zero', async () => {
