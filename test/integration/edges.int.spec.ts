@@ -169,6 +169,7 @@ describe('operations endpoints', () => {
       ['get', '/api/v1/activities/{id}'],
       ['post', '/api/v1/activities/{id}/publish'],
       ['post', '/api/v1/activities/{id}/signups'],
+      ['delete', '/api/v1/activities/{id}/signups/me'],
       ['get', '/api/v1/activities/{id}/checkin-code'],
       ['post', '/api/v1/activities/{id}/checkins'],
       ['post', '/api/v1/activities/{id}/checkouts'],

@@ -329,9 +329,50 @@ export class VolunteerService {
     );
     // The seat is taken by a conditional increment, so concurrent sign-ups never exceed capacity.
     const seat = await this.models.activities.updateOne({ _id: activityId, confirmedCount: { $lt: activity.capacity } }, { $inc: { confirmedCount: 1 } });
-    const status = seat.modifiedCount === 1 ? 'confirmed' : 'waitlisted';
-    if (status === 'confirmed') await this.models.signups.updateOne({ _id: signupId }, { $set: { status } });
-    return { activityId, userId: known.userId, status };
+    if (seat.modifiedCount === 0) return { activityId, userId: known.userId, status: 'waitlisted' };
+    const confirmed = await this.models.signups.updateOne({ _id: signupId, status: 'waitlisted' }, { $set: { status: 'confirmed' } });
+    // A promotion from the waitlist may have confirmed this sign-up a moment earlier with a seat
+    // of its own; then the seat just taken is one too many and goes back.
+    if (confirmed.modifiedCount === 0) await this.models.activities.updateOne({ _id: activityId, confirmedCount: { $gt: 0 } }, { $inc: { confirmedCount: -1 } });
+    return { activityId, userId: known.userId, status: 'confirmed' };
+  }
+
+  /**
+   * Withdraws the caller's sign-up. A confirmed place is handed to the longest-waiting volunteer:
+   * the seat is taken back by a conditional decrement and given again by the same conditional
+   * increment sign-ups use, so the count never exceeds capacity however requests interleave.
+   */
+  async cancelSignUp(caller: Caller | undefined, activityId: string) {
+    const known = requireRole(caller, 'volunteer');
+    const activity = await this.visibleActivity(known, activityId);
+    if (activity.status !== 'published' && activity.status !== 'in_progress') throw conflict('activity_not_open', `The activity is ${activity.status}.`);
+    const signupId = `${activityId}:${known.userId}`;
+    if ((await this.models.attendances.exists({ _id: signupId })) !== null) throw conflict('already_checked_in', 'You have checked in; ask the organizer instead.');
+    const removed = await this.models.signups.findOneAndDelete({ _id: signupId }).lean();
+    if (removed === null) throw notFound('Your sign-up');
+    if (removed.status !== 'confirmed') return { promotedUserId: '' };
+    await this.models.activities.updateOne({ _id: activityId, confirmedCount: { $gt: 0 } }, { $inc: { confirmedCount: -1 } });
+    return { promotedUserId: (await this.promoteFromWaitlist(activity)) ?? '' };
+  }
+
+  /** Gives free places to waitlisted volunteers, oldest first; returns the first one promoted. */
+  private async promoteFromWaitlist(activity: ActivityDocument): Promise<string | undefined> {
+    let first: string | undefined;
+    for (let attempt = 0; attempt < 100; attempt += 1) {
+      const waiting = await this.models.signups.find({ activityId: activity._id, status: 'waitlisted' }).sort({ createdAt: 1, _id: 1 }).limit(1).lean();
+      const next = waiting[0];
+      if (next === undefined) return first;
+      const seat = await this.models.activities.updateOne({ _id: activity._id, confirmedCount: { $lt: activity.capacity } }, { $inc: { confirmedCount: 1 } });
+      if (seat.modifiedCount === 0) return first;
+      const promoted = await this.models.signups.updateOne({ _id: next._id, status: 'waitlisted' }, { $set: { status: 'confirmed', promotedAt: this.now() } });
+      if (promoted.modifiedCount === 1) {
+        first ??= next.userId;
+        continue;
+      }
+      // That volunteer withdrew in the meantime: give the seat back and try the next one.
+      await this.models.activities.updateOne({ _id: activity._id, confirmedCount: { $gt: 0 } }, { $inc: { confirmedCount: -1 } });
+    }
+    return first;
   }
 
   async getCheckinCode(caller: Caller | undefined, activityId: string) {

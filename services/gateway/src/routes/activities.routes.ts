@@ -121,6 +121,17 @@ export const activityRoutes = [
       callUnary(context.clients.volunteer, 'signUp', { activityId: params.id }, { caller, deadlineMs: context.deadlineMs }),
   }),
   defineRoute({
+    method: 'delete',
+    path: '/api/v1/activities/:id/signups/me',
+    summary: 'Withdraw your sign-up; a confirmed place goes to the longest-waiting volunteer',
+    tag: 'activities',
+    access: 'signed_in',
+    roles: ['volunteer'],
+    params: idParams,
+    successStatus: 204,
+    handler: ({ params, caller }, context) => callUnary(context.clients.volunteer, 'cancelSignUp', { activityId: params.id }, { caller, deadlineMs: context.deadlineMs }),
+  }),
+  defineRoute({
     method: 'get',
     path: '/api/v1/activities/:id/checkin-code',
     summary: 'The rotating, signed check-in code to show on site',

@@ -56,6 +56,7 @@ export function volunteerHandlers(
       });
     },
     SignUp: (request, caller) => service.signUp(caller, parseInput(identifier, request.activityId, 'activityId')),
+    CancelSignUp: (request, caller) => service.cancelSignUp(caller, parseInput(identifier, request.activityId, 'activityId')),
     GetCheckinCode: (request, caller) => service.getCheckinCode(caller, parseInput(identifier, request.activityId, 'activityId')),
     CheckIn: (request, caller) =>
       service.checkIn(caller, { activityId: parseInput(identifier, request.activityId, 'activityId'), ...parseInput(checkInput, request) }),

@@ -59,6 +59,8 @@ export interface SignupDocument {
   userId: string;
   status: 'confirmed' | 'waitlisted';
   createdAt: Date;
+  /** When the volunteer was promoted from the waitlist, if they were. */
+  promotedAt: Date | null;
 }
 
 export interface AttendanceDocument {
@@ -136,6 +138,7 @@ export function createModels(connection: Connection) {
       userId: { type: String, required: true },
       status: { type: String, required: true },
       createdAt: { type: Date, default: () => new Date() },
+      promotedAt: { type: Date, default: null },
     }),
   );
   const attendances = connection.model<AttendanceDocument>(
