@@ -60,3 +60,14 @@ export const completeActivityInput = z.object({
     .max(1000)
     .default([]),
 });
+
+export const reportCategory = z.enum(['environment', 'safety', 'facilities', 'neighbourhood', 'elderly_care', 'other']);
+export const fileReportInput = z.object({
+  category: reportCategory,
+  text: z.string().trim().min(1, 'required').max(1000),
+  address: z.string().trim().max(200).default(''),
+  photoUrl: z.union([z.url({ protocol: /^https$/, message: 'an https URL' }), z.literal('')]).default(''),
+});
+export const reportStatus = z.enum(['open', 'accepted', 'rejected']);
+export const acceptReportInput = z.object({ points: z.number().int().min(0).max(10_000).default(0), note: z.string().trim().max(200).default('') });
+export const rejectReportInput = z.object({ reason: z.string().trim().min(1, 'a reason is required').max(200) });

@@ -4,6 +4,7 @@ import { defineEvent } from './envelope';
 /** Kafka topics, named `<service>.<entity>.v1`; each has a `<topic>.dlq` for poison messages. */
 export const topics = {
   attendance: 'volunteer.attendance.v1',
+  report: 'volunteer.report.v1',
   transfer: 'points.transfer.v1',
   redeemOrder: 'redeem.order.v1',
   timebankOrder: 'timebank.order.v1',
@@ -83,3 +84,31 @@ export const holdVoided = defineEvent({
   topic: topics.transfer,
   dataSchema: z.object({ ...transferFacts, heldAmount: z.number().int().positive(), voidedAt: z.iso.datetime(), expired: z.boolean() }),
 });
+
+const reportFacts = {
+  reportId: z.string().min(1),
+  communityId: z.string().min(1),
+  reporterUserId: z.string().min(1),
+  category: z.string().min(1),
+};
+
+/**
+ * An organizer accepted a resident's problem report (我有事要说). The ledger awards the reporter
+ * `points`, or the community's report points when it is 0, within the caps, once per event.
+ */
+export const reportAccepted = defineEvent({
+  type: 'ReportAccepted',
+  version: 1,
+  topic: topics.report,
+  dataSchema: z.object({ ...reportFacts, points: z.number().int().min(0).max(10_000), acceptedByUserId: z.string().min(1), acceptedAt: z.iso.datetime() }),
+});
+
+/** Nobody handled a report by its deadline, so it moved up a level: grid → community → street. */
+export const reportEscalated = defineEvent({
+  type: 'ReportEscalated',
+  version: 1,
+  topic: topics.report,
+  dataSchema: z.object({ ...reportFacts, fromLevel: z.enum(['grid', 'community']), toLevel: z.enum(['community', 'street']), escalatedAt: z.iso.datetime() }),
+});
+
+export type ReportAcceptedData = z.output<typeof reportAccepted.dataSchema>;

@@ -70,3 +70,20 @@ export function parseEvent<Data>(definition: EventDefinition<Data>, raw: Buffer 
   if (!data.success) throw new InvalidEventError(`bad ${definition.type} data: ${z.prettifyError(data.error)}`);
   return { ...envelope.data, data: data.data };
 }
+
+/**
+ * The type and version of a message, for consumers of topics that carry several event types:
+ * they parse fully only the types they handle. Throws InvalidEventError for a non-envelope.
+ */
+export function peekEventType(raw: Buffer | string | null): { type: string; version: number } {
+  if (raw === null) throw new InvalidEventError('message has no value');
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString());
+  } catch {
+    throw new InvalidEventError('message value is not JSON');
+  }
+  const envelope = envelopeSchema.pick({ type: true, version: true }).safeParse(json);
+  if (!envelope.success) throw new InvalidEventError(`bad envelope: ${z.prettifyError(envelope.error)}`);
+  return envelope.data;
+}

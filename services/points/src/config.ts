@@ -10,6 +10,7 @@ export function loadPointsConfig(environment: NodeJS.ProcessEnv = process.env) {
       // Consumers can be switched off for processes that only serve the ledger (benchmarks).
       POINTS_CONSUMERS_ENABLED: z.enum(['true', 'false']).default('true'),
       POINTS_ATTENDANCE_CONSUMER_GROUP: z.string().min(1).default('points.attendance-credit'),
+      POINTS_REPORT_CONSUMER_GROUP: z.string().min(1).default('points.report-credit'),
       // How long a half-applied transfer waits before recovery completes it.
       LEDGER_LEASE_MS: positiveInteger(10_000),
       // How often recovery runs; it also voids expired holds.

@@ -6,6 +6,7 @@ import { connectMongo } from '@lovepoints/mongo';
 import { createOutboxRelay } from '@lovepoints/outbox';
 import { loadPointsConfig } from './config';
 import { runAttendanceConsumer } from './events/attendance.consumer';
+import { runReportConsumer } from './events/report.consumer';
 import { pointsHandlers } from './grpc/points.handlers';
 import { PointsService } from './points.service';
 import { EarningRepository } from './store/earning.repository';
@@ -28,8 +29,10 @@ runMain('points', async () => {
   });
   const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: 'points', logger });
   const relay = createOutboxRelay({ connection, collections: ['transfers'], producer: await kafka.connectProducer(), logger });
-  const consumer =
-    config.POINTS_CONSUMERS_ENABLED === 'true' ? await runAttendanceConsumer(kafka, service, config.POINTS_ATTENDANCE_CONSUMER_GROUP) : undefined;
+  const consumers =
+    config.POINTS_CONSUMERS_ENABLED === 'true'
+      ? [await runAttendanceConsumer(kafka, service, config.POINTS_ATTENDANCE_CONSUMER_GROUP), await runReportConsumer(kafka, service, config.POINTS_REPORT_CONSUMER_GROUP)]
+      : [];
   const recovery = setInterval(() => {
     ledger.recover().catch((error: unknown) => logger.error({ err: error }, 'ledger recovery failed'));
   }, config.LEDGER_RECOVERY_INTERVAL_MS);
@@ -49,7 +52,7 @@ runMain('points', async () => {
     () => clearInterval(recovery),
     () => clearInterval(expiry),
     () => server.stop(),
-    () => consumer?.stop(),
+    () => Promise.all(consumers.map((consumer) => consumer.stop())),
     () => relay.stop(),
     () => kafka.disconnect(),
     () => connection.close(),

@@ -1,4 +1,4 @@
-import { attendanceRewardPoints, type AttendanceVerifiedData, type Envelope } from '@lovepoints/events';
+import { attendanceRewardPoints, type AttendanceVerifiedData, type Envelope, type ReportAcceptedData } from '@lovepoints/events';
 import { DomainError, notFound, permissionDenied, unauthenticated } from '@lovepoints/errors';
 import type { Caller } from '@lovepoints/grpc';
 import { type AccountOwner, accountId, type Asset, checkTransfer, type TransferCommand } from './domain/ledger-rules';
@@ -340,6 +340,29 @@ export class PointsService {
     const from = this.periodStart(input.period, this.now(), timeZoneOffsetMinutes);
     const items = await this.queries.leaderboard(caller.communityId, from, input.limit);
     return { period: input.period, from: from?.toISOString() ?? '', items };
+  }
+
+  /**
+   * Awards the reporter of an accepted problem report: the points the organizer chose, or the
+   * community's report points, within the caps; once per event, however often it is delivered.
+   */
+  async creditReport(event: Envelope<ReportAcceptedData>): Promise<void> {
+    const { data } = event;
+    const transferId = `${event.id}/points`;
+    const rules = await this.earnings.getRules(data.communityId);
+    const requested = data.points === 0 ? rules.reportPoints : data.points;
+    if (requested === 0) return;
+    const granted = await this.earnings.grant(data.reporterUserId, transferId, requested, new Date(data.acceptedAt), rules);
+    if (granted === 0) return;
+    await this.createTransfer({
+      transferId,
+      debit: { kind: 'community_issuance', id: data.communityId, communityId: data.communityId },
+      credit: { kind: 'member', id: data.reporterUserId, communityId: data.communityId },
+      asset: 'POINTS',
+      amount: granted,
+      reason: 'report_reward',
+      reference: data.reportId,
+    });
   }
 
   /**

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { loadVolunteerConfig } from './config';
 import { volunteerHandlers } from './grpc/volunteer.handlers';
 import { createModels, outboxCollections } from './store/models';
+import { ReportService } from './report.service';
 import { VolunteerService } from './volunteer.service';
 
 runMain('volunteer', async () => {
@@ -26,12 +27,19 @@ runMain('volunteer', async () => {
     attendanceMinutesStep: config.ATTENDANCE_MINUTES_STEP,
   };
   const service = new VolunteerService(models, settings, () => relay.nudge());
+  const reports = new ReportService(models, config.REPORT_RESPONSE_HOURS * 3600_000, () => relay.nudge());
+  const escalation = setInterval(() => {
+    reports.escalateOverdue(new Date()).then(
+      ({ escalated }) => escalated > 0 && logger.info({ escalated }, 'overdue reports escalated'),
+      (error: unknown) => logger.error({ err: error }, 'report escalation failed'),
+    );
+  }, config.REPORT_ESCALATION_INTERVAL_MS);
   const server = createGrpcServer(logger);
   const bootstrapInput = z.object({ phone, password, name: personName, street: z.string().trim().min(1).max(50) });
-  server.addService(protos().volunteer.volunteer.v1.VolunteerService.service, volunteerHandlers(service, bootstrapInput));
+  server.addService(protos().volunteer.volunteer.v1.VolunteerService.service, volunteerHandlers(service, reports, bootstrapInput));
   const boundPort = await server.start(config.GRPC_HOST, config.VOLUNTEER_GRPC_PORT);
   relay.start();
   server.health.setAll('SERVING');
   logger.info({ port: boundPort }, 'volunteer service ready');
-  return { logger, stopSteps: [() => server.stop(), () => relay.stop(), () => kafka.disconnect(), () => connection.close()] };
+  return { logger, stopSteps: [() => clearInterval(escalation), () => server.stop(), () => relay.stop(), () => kafka.disconnect(), () => connection.close()] };
 });

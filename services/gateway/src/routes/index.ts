@@ -3,7 +3,8 @@ import { authRoutes } from './auth.routes';
 import { peopleRoutes } from './people.routes';
 import { pointsRoutes } from './points.routes';
 import { redeemRoutes } from './redeem.routes';
+import { reportRoutes } from './reports.routes';
 import { timebankRoutes } from './timebank.routes';
 
 /** Every API v1 route; mounted and documented from this one list. */
-export const apiRoutes = [...authRoutes, ...peopleRoutes, ...activityRoutes, ...pointsRoutes, ...redeemRoutes, ...timebankRoutes];
+export const apiRoutes = [...authRoutes, ...peopleRoutes, ...activityRoutes, ...pointsRoutes, ...reportRoutes, ...redeemRoutes, ...timebankRoutes];

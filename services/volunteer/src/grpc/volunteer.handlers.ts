@@ -1,18 +1,8 @@
-import {
-  applyVolunteerInput,
-  checkInput,
-  completeActivityInput,
-  createActivityInput,
-  createCommunityInput,
-  grantRoleInput,
-  identifier,
-  listActivitiesInput,
-  loginInput,
-  registerInput,
-} from '@lovepoints/contracts';
-import { parseInput } from '@lovepoints/errors';
+import { acceptReportInput, applyVolunteerInput, checkInput, completeActivityInput, createActivityInput, createCommunityInput, fileReportInput, grantRoleInput, identifier, listActivitiesInput, loginInput, registerInput, rejectReportInput, reportStatus } from '@lovepoints/contracts';
+import { parseInput, permissionDenied } from '@lovepoints/errors';
 import type { AsyncHandlers, volunteerV1 } from '@lovepoints/grpc';
 import { z } from 'zod';
+import type { ReportService } from '../report.service';
 import type { VolunteerService } from '../volunteer.service';
 
 /** proto3 sends absent strings as ''; optional filters treat that as "not given". */
@@ -21,6 +11,7 @@ const optional = (value: string) => (value === '' ? undefined : value);
 /** Thin transport: parse with the shared contract schemas, call the service, return its view. */
 export function volunteerHandlers(
   service: VolunteerService,
+  reports: ReportService,
   bootstrapInput: z.ZodType<{ phone: string; password: string; name: string; street: string }>,
 ): AsyncHandlers<volunteerV1.VolunteerServiceHandlers> {
   return {
@@ -62,6 +53,16 @@ export function volunteerHandlers(
       service.checkIn(caller, { activityId: parseInput(identifier, request.activityId, 'activityId'), ...parseInput(checkInput, request) }),
     CheckOut: (request, caller) =>
       service.checkOut(caller, { activityId: parseInput(identifier, request.activityId, 'activityId'), ...parseInput(checkInput, request) }),
+    FileReport: (request, caller) => reports.fileReport(caller, parseInput(fileReportInput, request)),
+    ListReports: (request, caller) => reports.listReports(caller, parseInput(z.object({ status: reportStatus.optional() }), { status: optional(request.status) })),
+    AcceptReport: (request, caller) => reports.acceptReport(caller, parseInput(identifier, request.reportId, 'reportId'), parseInput(acceptReportInput, request)),
+    RejectReport: (request, caller) => reports.rejectReport(caller, parseInput(identifier, request.reportId, 'reportId'), parseInput(rejectReportInput, request).reason),
+    EscalateOverdueReports: (request, caller) => {
+      // A sweep of the whole platform is for operations and tests, never for an end user.
+      if (caller !== undefined) throw permissionDenied('Escalation sweeps are run by the platform.');
+      const asOf = parseInput(z.iso.datetime({ offset: true }).optional(), optional(request.asOf), 'asOf');
+      return reports.escalateOverdue(asOf === undefined ? new Date() : new Date(asOf));
+    },
     CompleteActivity: (request, caller) =>
       service.completeActivity(caller, { activityId: parseInput(identifier, request.activityId, 'activityId'), ...parseInput(completeActivityInput, request) }),
   };

@@ -78,6 +78,27 @@ export interface AttendanceDocument {
   verifiedAt: Date | null;
 }
 
+export type ReportLevel = 'grid' | 'community' | 'street';
+
+export interface ReportDocument {
+  _id: string;
+  communityId: string;
+  street: string;
+  reporterUserId: string;
+  category: string;
+  text: string;
+  address: string;
+  photoUrl: string;
+  status: 'open' | 'accepted' | 'rejected';
+  level: ReportLevel;
+  deadlineAt: Date;
+  escalations: { fromLevel: ReportLevel; toLevel: ReportLevel; at: Date }[];
+  decidedByUserId: string | null;
+  decisionNote: string;
+  awardPoints: number;
+  createdAt: Date;
+}
+
 export function createModels(connection: Connection) {
   const users = connection.model<UserDocument>(
     'User',
@@ -158,10 +179,32 @@ export function createModels(connection: Connection) {
       ...outboxSchemaFields,
     }),
   );
-  return { users, communities, profiles, activities, signups, attendances };
+  const reportSchema = new Schema<ReportDocument>({
+    _id: String,
+    communityId: { type: String, required: true },
+    street: { type: String, required: true },
+    reporterUserId: { type: String, required: true },
+    category: { type: String, required: true },
+    text: { type: String, required: true },
+    address: { type: String, default: '' },
+    photoUrl: { type: String, default: '' },
+    status: { type: String, required: true },
+    level: { type: String, required: true },
+    deadlineAt: { type: Date, required: true },
+    escalations: { type: [{ _id: false, fromLevel: String, toLevel: String, at: Date }], default: [] },
+    decidedByUserId: { type: String, default: null },
+    decisionNote: { type: String, default: '' },
+    awardPoints: { type: Number, default: 0 },
+    createdAt: { type: Date, default: () => new Date() },
+    ...outboxSchemaFields,
+  });
+  reportSchema.index({ communityId: 1, createdAt: -1 });
+  reportSchema.index({ status: 1, deadlineAt: 1 });
+  const reports = connection.model<ReportDocument>('Report', reportSchema);
+  return { users, communities, profiles, activities, signups, attendances, reports };
 }
 
 export type VolunteerModels = ReturnType<typeof createModels>;
 
 /** Collections whose documents carry outbox events, for the relay. */
-export const outboxCollections = ['attendances'];
+export const outboxCollections = ['attendances', 'reports'];
