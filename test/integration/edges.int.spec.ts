@@ -1,3 +1,4 @@
+import mongoose from 'mongoose';
 import { createClients, callUnary } from '@lovepoints/grpc';
 import { DomainError } from '@lovepoints/errors';
 import { api, communityWithOrganizer, register, uniquePhone } from '../support/api';
@@ -96,6 +97,33 @@ describe('bad input is refused with the field and the reason', () => {
       expect((failure as DomainError).fieldErrors.map((error) => error.path)).toEqual(expect.arrayContaining(['phone', 'password', 'name', 'communityId']));
     } finally {
       Object.values(clients).forEach((client) => client.close());
+    }
+  });
+});
+
+describe('volunteer applications', () => {
+  it('keeps only the last 4 characters of an ID number', async () => {
+    const { communityId } = await communityWithOrganizer();
+    const resident = await register(communityId);
+    const bad = await api('POST', '/api/v1/volunteers', { token: resident.token, body: { realName: '张三', idNumber: '12345' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0].path).toBe('idNumber');
+    const applied = await api('POST', '/api/v1/volunteers', {
+      token: resident.token,
+      body: { realName: '张三', skills: ['medical'], idNumber: '11010519491231002x' },
+    });
+    expect(applied.status).toBe(201);
+    expect(applied.body).toMatchObject({ status: 'pending', idNumberLast4: '002X' });
+    expect(JSON.stringify(applied.body)).not.toContain('110105');
+    // What is stored: a salted hash and the last four characters, never the number.
+    const connection = await mongoose.createConnection(platform.TEST_MONGO_URL, { dbName: platform.TEST_VOLUNTEER_MONGO_DB }).asPromise();
+    try {
+      const stored = await connection.collection('volunteerprofiles').findOne({ userId: resident.userId });
+      expect(stored?.idNumberLast4).toBe('002X');
+      expect(String(stored?.idNumberHash)).toMatch(/^scrypt\$/);
+      expect(JSON.stringify(stored)).not.toMatch(/1101051949/i);
+    } finally {
+      await connection.close();
     }
   });
 });

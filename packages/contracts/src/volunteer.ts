@@ -8,6 +8,13 @@ export const createCommunityInput = z.object({ name: z.string().trim().min(1, 'r
 export const applyVolunteerInput = z.object({
   realName: personName,
   skills: z.array(z.string().trim().min(1).max(32)).max(20).default([]),
+  /** Resident ID number (居民身份证号); kept only as a salted slow hash and its last 4 characters. */
+  idNumber: z
+    .string()
+    .trim()
+    .toUpperCase()
+    .regex(/^\d{17}[\dX]$/, 'an 18-character resident ID number')
+    .optional(),
 });
 
 export const geoFence = z.object({

@@ -31,7 +31,10 @@ runMain('points', async () => {
   const relay = createOutboxRelay({ connection, collections: ['transfers'], producer: await kafka.connectProducer(), logger });
   const consumers =
     config.POINTS_CONSUMERS_ENABLED === 'true'
-      ? [await runAttendanceConsumer(kafka, service, config.POINTS_ATTENDANCE_CONSUMER_GROUP), await runReportConsumer(kafka, service, config.POINTS_REPORT_CONSUMER_GROUP)]
+      ? [
+          await runAttendanceConsumer(kafka, service, config.POINTS_ATTENDANCE_CONSUMER_GROUP),
+          await runReportConsumer(kafka, service, config.POINTS_REPORT_CONSUMER_GROUP),
+        ]
       : [];
   const recovery = setInterval(() => {
     ledger.recover().catch((error: unknown) => logger.error({ err: error }, 'ledger recovery failed'));

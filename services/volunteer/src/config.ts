@@ -14,7 +14,11 @@ export function loadVolunteerConfig(environment: NodeJS.ProcessEnv = process.env
       CHECKIN_GRACE_MINUTES: z.coerce.number().int().min(0).max(240).default(30),
       ATTENDANCE_MINUTES_STEP: z.coerce.number().int().min(1).max(60).default(5),
       // How long each level (grid, community, street) has to answer a report before it moves up.
-      REPORT_RESPONSE_HOURS: z.coerce.number().positive().max(24 * 30).default(72),
+      REPORT_RESPONSE_HOURS: z.coerce
+        .number()
+        .positive()
+        .max(24 * 30)
+        .default(72),
       REPORT_ESCALATION_INTERVAL_MS: positiveInteger(60_000),
     },
     environment,

@@ -59,7 +59,10 @@ export class ReportService {
 
   /** Who may see a report: its reporter, staff of its community, and its street's admins. */
   private canSee(caller: Caller, report: ReportDocument): boolean {
-    return report.reporterUserId === caller.userId || ((hasRole(caller, 'organizer') || hasRole(caller, 'street_admin')) && canSeeCommunity(caller, { id: report.communityId, street: report.street }));
+    return (
+      report.reporterUserId === caller.userId ||
+      ((hasRole(caller, 'organizer') || hasRole(caller, 'street_admin')) && canSeeCommunity(caller, { id: report.communityId, street: report.street }))
+    );
   }
 
   async listReports(caller: Caller | undefined, input: { status?: string | undefined }) {
@@ -120,7 +123,11 @@ export class ReportService {
   async rejectReport(caller: Caller | undefined, reportId: string, reason: string) {
     const { known } = await this.decidable(caller, reportId);
     const rejected = await this.models.reports
-      .findOneAndUpdate({ _id: reportId, status: 'open' }, { $set: { status: 'rejected', decidedByUserId: known.userId, decisionNote: reason } }, { new: true, projection: { outbox: 0 } })
+      .findOneAndUpdate(
+        { _id: reportId, status: 'open' },
+        { $set: { status: 'rejected', decidedByUserId: known.userId, decisionNote: reason } },
+        { new: true, projection: { outbox: 0 } },
+      )
       .lean();
     if (rejected === null) throw conflict('report_decided', 'The report was decided a moment ago.');
     return reportView(rejected);
@@ -167,4 +174,3 @@ export class ReportService {
     return { escalated };
   }
 }
-

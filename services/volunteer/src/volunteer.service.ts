@@ -83,6 +83,7 @@ function profileView(profile: VolunteerProfileDocument) {
     skills: profile.skills,
     status: profile.status,
     communityId: profile.communityId,
+    idNumberLast4: profile.idNumberLast4,
   };
 }
 
@@ -232,9 +233,13 @@ export class VolunteerService {
     return { communities: communities.map(communityView) };
   }
 
-  async applyVolunteer(caller: Caller | undefined, input: { realName: string; skills: string[] }) {
+  async applyVolunteer(caller: Caller | undefined, input: { realName: string; skills: string[]; idNumber?: string | undefined }) {
     const known = requireCaller(caller);
     if (known.communityId === '') throw refused('no_community', 'Only members of a community can volunteer.');
+    // ID numbers have little entropy (region, birth date), so a fast hash could be reversed by
+    // trying them all; the password KDF (salted scrypt) makes that impractical.
+    const idNumberHash = input.idNumber === undefined ? null : await hashPassword(input.idNumber);
+    const idNumberLast4 = input.idNumber?.slice(-4) ?? '';
     const profile = await insertUnique(
       () =>
         this.models.profiles.create({
@@ -244,6 +249,8 @@ export class VolunteerService {
           realName: input.realName,
           skills: input.skills,
           status: 'pending',
+          idNumberHash,
+          idNumberLast4,
         }),
       () => conflict('already_applied', 'You already have a volunteer profile.'),
     );
@@ -333,7 +340,8 @@ export class VolunteerService {
     const confirmed = await this.models.signups.updateOne({ _id: signupId, status: 'waitlisted' }, { $set: { status: 'confirmed' } });
     // A promotion from the waitlist may have confirmed this sign-up a moment earlier with a seat
     // of its own; then the seat just taken is one too many and goes back.
-    if (confirmed.modifiedCount === 0) await this.models.activities.updateOne({ _id: activityId, confirmedCount: { $gt: 0 } }, { $inc: { confirmedCount: -1 } });
+    if (confirmed.modifiedCount === 0)
+      await this.models.activities.updateOne({ _id: activityId, confirmedCount: { $gt: 0 } }, { $inc: { confirmedCount: -1 } });
     return { activityId, userId: known.userId, status: 'confirmed' };
   }
 
@@ -347,7 +355,8 @@ export class VolunteerService {
     const activity = await this.visibleActivity(known, activityId);
     if (activity.status !== 'published' && activity.status !== 'in_progress') throw conflict('activity_not_open', `The activity is ${activity.status}.`);
     const signupId = `${activityId}:${known.userId}`;
-    if ((await this.models.attendances.exists({ _id: signupId })) !== null) throw conflict('already_checked_in', 'You have checked in; ask the organizer instead.');
+    if ((await this.models.attendances.exists({ _id: signupId })) !== null)
+      throw conflict('already_checked_in', 'You have checked in; ask the organizer instead.');
     const removed = await this.models.signups.findOneAndDelete({ _id: signupId }).lean();
     if (removed === null) throw notFound('Your sign-up');
     if (removed.status !== 'confirmed') return { promotedUserId: '' };

@@ -129,7 +129,8 @@ export const activityRoutes = [
     roles: ['volunteer'],
     params: idParams,
     successStatus: 204,
-    handler: ({ params, caller }, context) => callUnary(context.clients.volunteer, 'cancelSignUp', { activityId: params.id }, { caller, deadlineMs: context.deadlineMs }),
+    handler: ({ params, caller }, context) =>
+      callUnary(context.clients.volunteer, 'cancelSignUp', { activityId: params.id }, { caller, deadlineMs: context.deadlineMs }),
   }),
   defineRoute({
     method: 'get',

@@ -12,6 +12,7 @@ const profileView = z.object({
   skills: z.array(z.string()),
   status: z.string(),
   communityId: z.string(),
+  idNumberLast4: z.string().describe('the ID number itself is never stored or shown'),
 });
 
 export const peopleRoutes = [

@@ -32,7 +32,8 @@ export const reportRoutes = [
     body: fileReportInput,
     successStatus: 201,
     response: reportView,
-    handler: async ({ body, caller }, context) => asView(await callUnary(context.clients.volunteer, 'fileReport', body, { caller, deadlineMs: context.deadlineMs })),
+    handler: async ({ body, caller }, context) =>
+      asView(await callUnary(context.clients.volunteer, 'fileReport', body, { caller, deadlineMs: context.deadlineMs })),
   }),
   defineRoute({
     method: 'get',

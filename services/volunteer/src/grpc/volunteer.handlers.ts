@@ -1,4 +1,19 @@
-import { acceptReportInput, applyVolunteerInput, checkInput, completeActivityInput, createActivityInput, createCommunityInput, fileReportInput, grantRoleInput, identifier, listActivitiesInput, loginInput, registerInput, rejectReportInput, reportStatus } from '@lovepoints/contracts';
+import {
+  acceptReportInput,
+  applyVolunteerInput,
+  checkInput,
+  completeActivityInput,
+  createActivityInput,
+  createCommunityInput,
+  fileReportInput,
+  grantRoleInput,
+  identifier,
+  listActivitiesInput,
+  loginInput,
+  registerInput,
+  rejectReportInput,
+  reportStatus,
+} from '@lovepoints/contracts';
 import { parseInput, permissionDenied } from '@lovepoints/errors';
 import type { AsyncHandlers, volunteerV1 } from '@lovepoints/grpc';
 import { z } from 'zod';
@@ -24,7 +39,7 @@ export function volunteerHandlers(
       service.grantRole(caller, { userId: parseInput(identifier, request.userId, 'userId'), role: parseInput(grantRoleInput, request).role }),
     CreateCommunity: (request, caller) => service.createCommunity(caller, parseInput(createCommunityInput, request)),
     ListCommunities: (request) => service.listCommunities({ street: request.street }),
-    ApplyVolunteer: (request, caller) => service.applyVolunteer(caller, parseInput(applyVolunteerInput, request)),
+    ApplyVolunteer: (request, caller) => service.applyVolunteer(caller, parseInput(applyVolunteerInput, { ...request, idNumber: optional(request.idNumber) })),
     ApproveVolunteer: (request, caller) => service.approveVolunteer(caller, parseInput(identifier, request.profileId, 'profileId')),
     CreateActivity: (request, caller) => {
       const input = parseInput(createActivityInput, request);
@@ -54,9 +69,12 @@ export function volunteerHandlers(
     CheckOut: (request, caller) =>
       service.checkOut(caller, { activityId: parseInput(identifier, request.activityId, 'activityId'), ...parseInput(checkInput, request) }),
     FileReport: (request, caller) => reports.fileReport(caller, parseInput(fileReportInput, request)),
-    ListReports: (request, caller) => reports.listReports(caller, parseInput(z.object({ status: reportStatus.optional() }), { status: optional(request.status) })),
-    AcceptReport: (request, caller) => reports.acceptReport(caller, parseInput(identifier, request.reportId, 'reportId'), parseInput(acceptReportInput, request)),
-    RejectReport: (request, caller) => reports.rejectReport(caller, parseInput(identifier, request.reportId, 'reportId'), parseInput(rejectReportInput, request).reason),
+    ListReports: (request, caller) =>
+      reports.listReports(caller, parseInput(z.object({ status: reportStatus.optional() }), { status: optional(request.status) })),
+    AcceptReport: (request, caller) =>
+      reports.acceptReport(caller, parseInput(identifier, request.reportId, 'reportId'), parseInput(acceptReportInput, request)),
+    RejectReport: (request, caller) =>
+      reports.rejectReport(caller, parseInput(identifier, request.reportId, 'reportId'), parseInput(rejectReportInput, request).reason),
     EscalateOverdueReports: (request, caller) => {
       // A sweep of the whole platform is for operations and tests, never for an end user.
       if (caller !== undefined) throw permissionDenied('Escalation sweeps are run by the platform.');

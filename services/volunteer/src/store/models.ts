@@ -31,6 +31,9 @@ export interface VolunteerProfileDocument {
   realName: string;
   skills: string[];
   status: 'pending' | 'active' | 'rejected';
+  /** A salted scrypt hash of the ID number; the number itself is never stored. */
+  idNumberHash: string | null;
+  idNumberLast4: string;
   approvedByUserId: string | null;
   createdAt: Date;
 }
@@ -130,6 +133,8 @@ export function createModels(connection: Connection) {
       realName: { type: String, required: true },
       skills: { type: [String], default: [] },
       status: { type: String, required: true },
+      idNumberHash: { type: String, default: null },
+      idNumberLast4: { type: String, default: '' },
       approvedByUserId: { type: String, default: null },
       createdAt: { type: Date, default: () => new Date() },
     }),
