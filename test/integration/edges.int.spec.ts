@@ -202,6 +202,8 @@ describe('operations endpoints', () => {
       ['post', '/api/v1/activities/{id}/checkins'],
       ['post', '/api/v1/activities/{id}/checkouts'],
       ['post', '/api/v1/activities/{id}/complete'],
+      ['post', '/api/v1/activities/{id}/attendances'],
+      ['post', '/api/v1/activities/{id}/cancel'],
       ['get', '/api/v1/points/balance'],
       ['get', '/api/v1/points/statement'],
       ['get', '/api/v1/points/leaderboard'],

@@ -78,3 +78,11 @@ export const fileReportInput = z.object({
 export const reportStatus = z.enum(['open', 'accepted', 'rejected']);
 export const acceptReportInput = z.object({ points: z.number().int().min(0).max(10_000).default(0), note: z.string().trim().max(200).default('') });
 export const rejectReportInput = z.object({ reason: z.string().trim().min(1, 'a reason is required').max(200) });
+
+export const recordAttendanceInput = z.object({
+  userId: identifier,
+  action: z.enum(['check_in', 'check_out']),
+  at: dateTime.optional(),
+  reason: z.string().trim().min(1, 'a reason is required').max(200),
+});
+export const cancelActivityInput = z.object({ reason: z.string().trim().min(1, 'a reason is required').max(200) });

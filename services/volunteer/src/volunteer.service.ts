@@ -455,6 +455,80 @@ export class VolunteerService {
   }
 
   /**
+   * An organizer's hand-made check-in or check-out (a dead phone, a forgotten scan). It obeys the
+   * same rules as the volunteer's own (a confirmed sign-up, once each, inside the window) except
+   * the code and the place, and keeps who did it and why.
+   */
+  async recordAttendance(
+    caller: Caller | undefined,
+    input: { activityId: string; userId: string; action: 'check_in' | 'check_out'; at?: string | undefined; reason: string },
+  ) {
+    const known = requireRole(caller, 'organizer', 'street_admin');
+    const activity = await this.visibleActivity(known, input.activityId);
+    ensureCanManage(known, { id: activity.communityId, street: known.street }, 'The activity');
+    if (activity.status !== 'published' && activity.status !== 'in_progress') throw conflict('activity_not_open', `The activity is ${activity.status}.`);
+    const now = this.now();
+    const at = input.at === undefined ? now : new Date(input.at);
+    if (at.getTime() > now.getTime())
+      throw new DomainError('invalid_argument', 'time_in_future', 'That time has not come yet.', [{ path: 'at', message: 'in the future' }]);
+    const attendanceId = `${activity._id}:${input.userId}`;
+    const entry = { action: input.action, at, reason: input.reason, byUserId: known.userId, recordedAt: now };
+    if (input.action === 'check_in') {
+      if (!withinCheckinWindow(at, activity, this.settings.checkinGraceMinutes))
+        throw refused('outside_time_window', 'That time is outside the check-in window.');
+      const signup = await this.models.signups.findById(attendanceId).lean();
+      if (signup?.status !== 'confirmed') throw refused('not_confirmed', 'Only volunteers with a confirmed sign-up can be checked in.');
+      const attendance = await insertUnique(
+        () =>
+          this.models.attendances.create({
+            _id: attendanceId,
+            activityId: activity._id,
+            userId: input.userId,
+            communityId: activity.communityId,
+            checkedInAt: at,
+            status: 'checked_in',
+            manualEntries: [entry],
+          }),
+        () => conflict('already_checked_in', 'That volunteer has already checked in.'),
+      );
+      if (activity.status === 'published')
+        await this.models.activities.updateOne({ _id: activity._id, status: 'published' }, { $set: { status: 'in_progress' } });
+      return attendanceView(attendance.toObject());
+    }
+    const attendance = await this.models.attendances.findById(attendanceId).lean();
+    if (attendance === null) throw refused('not_checked_in', 'That volunteer has not checked in.');
+    if (at.getTime() < attendance.checkedInAt.getTime())
+      throw new DomainError('invalid_argument', 'before_check_in', 'A check-out cannot come before the check-in.', [
+        { path: 'at', message: 'before the check-in' },
+      ]);
+    const minutes = attendedMinutes({ checkedInAt: attendance.checkedInAt, checkedOutAt: at }, activity, this.settings.attendanceMinutesStep);
+    const updated = await this.models.attendances
+      .findOneAndUpdate(
+        { _id: attendanceId, status: 'checked_in' },
+        { $set: { status: 'checked_out', checkedOutAt: at, minutes }, $push: { manualEntries: entry } },
+        { new: true },
+      )
+      .lean();
+    if (updated === null) throw conflict('already_checked_out', 'That volunteer has already checked out.');
+    return attendanceView(updated);
+  }
+
+  async cancelActivity(caller: Caller | undefined, input: { activityId: string; reason: string }) {
+    const known = requireRole(caller, 'organizer', 'street_admin');
+    const activity = await this.visibleActivity(known, input.activityId);
+    ensureCanManage(known, { id: activity.communityId, street: known.street }, 'The activity');
+    const cancelled = await this.models.activities
+      .findOneAndUpdate(
+        { _id: activity._id, status: { $in: ['draft', 'published', 'in_progress'] } },
+        { $set: { status: 'cancelled', cancelReason: input.reason } },
+        { new: true },
+      )
+      .lean();
+    if (cancelled === null) throw conflict('activity_closed', `The activity is ${activity.status}; it can no longer be cancelled.`);
+    return activityView(cancelled);
+  }
+
+  /**
    * Verifies every attendance of the activity and completes it. Each attendance is verified by
    * one conditional single-document update that also stores its AttendanceVerified event (the
    * outbox), so a crash part-way leaves some attendances verified with their events and the rest

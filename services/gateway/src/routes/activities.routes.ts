@@ -1,4 +1,4 @@
-import { checkInput, completeActivityInput, createActivityInput, listActivitiesInput } from '@lovepoints/contracts';
+import { cancelActivityInput, checkInput, completeActivityInput, createActivityInput, listActivitiesInput, recordAttendanceInput } from '@lovepoints/contracts';
 import { callUnary } from '@lovepoints/grpc';
 import { z } from 'zod';
 import { defineRoute } from '../http/route';
@@ -147,6 +147,41 @@ export const activityRoutes = [
   }),
   presenceRoute('checkins', 'checkIn', 'Check in on site with the code and your position'),
   presenceRoute('checkouts', 'checkOut', 'Check out; answers the minutes counted'),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/activities/:id/attendances',
+    summary: 'Check a volunteer in or out by hand (a dead phone, a forgotten scan); the reason is kept in the audit trail',
+    tag: 'activities',
+    access: 'signed_in',
+    roles: ['organizer', 'street_admin'],
+    params: idParams,
+    body: recordAttendanceInput,
+    successStatus: 201,
+    response: attendanceView,
+    handler: async ({ params, body, caller }, context) =>
+      toAttendanceView(
+        await callUnary(
+          context.clients.volunteer,
+          'recordAttendance',
+          { activityId: params.id, ...body, at: body.at ?? '' },
+          { caller, deadlineMs: context.deadlineMs },
+        ),
+      ),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/activities/:id/cancel',
+    summary: 'Cancel an activity that is not completed',
+    tag: 'activities',
+    access: 'signed_in',
+    roles: ['organizer', 'street_admin'],
+    params: idParams,
+    body: cancelActivityInput,
+    successStatus: 200,
+    response: activityView,
+    handler: ({ params, body, caller }, context) =>
+      callUnary(context.clients.volunteer, 'cancelActivity', { activityId: params.id, reason: body.reason }, { caller, deadlineMs: context.deadlineMs }),
+  }),
   defineRoute({
     method: 'post',
     path: '/api/v1/activities/:id/complete',

@@ -1,6 +1,7 @@
 import {
   acceptReportInput,
   applyVolunteerInput,
+  cancelActivityInput,
   checkInput,
   completeActivityInput,
   createActivityInput,
@@ -10,6 +11,7 @@ import {
   identifier,
   listActivitiesInput,
   loginInput,
+  recordAttendanceInput,
   registerInput,
   rejectReportInput,
   reportStatus,
@@ -81,6 +83,13 @@ export function volunteerHandlers(
       const asOf = parseInput(z.iso.datetime({ offset: true }).optional(), optional(request.asOf), 'asOf');
       return reports.escalateOverdue(asOf === undefined ? new Date() : new Date(asOf));
     },
+    RecordAttendance: (request, caller) =>
+      service.recordAttendance(caller, {
+        activityId: parseInput(identifier, request.activityId, 'activityId'),
+        ...parseInput(recordAttendanceInput, { ...request, at: optional(request.at) }),
+      }),
+    CancelActivity: (request, caller) =>
+      service.cancelActivity(caller, { activityId: parseInput(identifier, request.activityId, 'activityId'), ...parseInput(cancelActivityInput, request) }),
     CompleteActivity: (request, caller) =>
       service.completeActivity(caller, { activityId: parseInput(identifier, request.activityId, 'activityId'), ...parseInput(completeActivityInput, request) }),
   };

@@ -54,6 +54,7 @@ export interface ActivityDocument {
   confirmedCount: number;
   createdByUserId: string;
   createdAt: Date;
+  cancelReason: string;
 }
 
 export interface SignupDocument {
@@ -78,6 +79,8 @@ export interface AttendanceDocument {
   /** Set when the check-out was missing and the stay was closed at the activity's end. */
   checkoutMissing: boolean;
   corrections: { minutes: number; reason: string; byUserId: string; at: Date }[];
+  /** Check-ins and check-outs an organizer recorded by hand, with why and by whom. */
+  manualEntries: { action: 'check_in' | 'check_out'; at: Date; reason: string; byUserId: string; recordedAt: Date }[];
   verifiedAt: Date | null;
 }
 
@@ -153,6 +156,7 @@ export function createModels(connection: Connection) {
     confirmedCount: { type: Number, default: 0 },
     createdByUserId: { type: String, required: true },
     createdAt: { type: Date, default: () => new Date() },
+    cancelReason: { type: String, default: '' },
   });
   activitySchema.index({ communityId: 1, startAt: -1 });
   const activities = connection.model<ActivityDocument>('Activity', activitySchema);
@@ -180,6 +184,7 @@ export function createModels(connection: Connection) {
       status: { type: String, required: true },
       checkoutMissing: { type: Boolean, default: false },
       corrections: { type: [{ _id: false, minutes: Number, reason: String, byUserId: String, at: Date }], default: [] },
+      manualEntries: { type: [{ _id: false, action: String, at: Date, reason: String, byUserId: String, recordedAt: Date }], default: [] },
       verifiedAt: { type: Date, default: null },
       ...outboxSchemaFields,
     }),
