@@ -31,6 +31,8 @@ export default async function globalSetup(): Promise<void> {
       LOG_LEVEL: 'info',
       // Recovery also voids expired holds; every second keeps hold-expiry specs short.
       LEDGER_RECOVERY_INTERVAL_MS: '1000',
+      // Check-in codes live 3 to 6 seconds, so the expired-code spec waits seconds, not minutes.
+      CHECKIN_CODE_TTL_SECONDS: '6',
       BOOTSTRAP_ADMIN_PHONE: adminPhone,
       BOOTSTRAP_ADMIN_PASSWORD: adminPassword,
       VOLUNTEER_MONGO_DB: 'lovepoints_test_volunteer',

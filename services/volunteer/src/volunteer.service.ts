@@ -551,7 +551,7 @@ export class VolunteerService {
       }
     }
     const adjustments = new Map(input.adjustments.map((adjustment) => [adjustment.userId, adjustment]));
-    const verified: { attendanceId: string; userId: string; minutes: number; points: number }[] = [];
+    const verified: { attendanceId: string; userId: string; minutes: number; points: number; checkoutMissing: boolean }[] = [];
     for (const attendance of attendances) {
       const adjustment = adjustments.get(attendance.userId);
       const checkoutMissing = attendance.status === 'checked_in';
@@ -592,6 +592,7 @@ export class VolunteerService {
         userId: attendance.userId,
         minutes,
         points: attendanceRewardPoints({ minutes, pointsPerHour: activity.pointsPerHour }),
+        checkoutMissing: attendance.status === 'verified' ? attendance.checkoutMissing : checkoutMissing,
       });
     }
     await this.models.activities.updateOne({ _id: activity._id }, { $set: { status: 'completed' } });
