@@ -191,11 +191,8 @@ export class PointsService {
   async getBalance(caller: Caller | undefined, requestedUserId: string) {
     const userId = this.readableMember(caller, requestedUserId);
     const owner = { kind: 'member' as const, id: userId };
-    const [points, time, lifetimePoints] = await Promise.all([
-      this.ledger.findAccount(accountId(owner, 'POINTS')),
-      this.ledger.findAccount(accountId(owner, 'TIME')),
-      this.queries.lifetimePoints(userId),
-    ]);
+    const [points, time] = await Promise.all([this.ledger.findAccount(accountId(owner, 'POINTS')), this.ledger.findAccount(accountId(owner, 'TIME'))]);
+    const lifetimePoints = points?.earnedPosted ?? 0;
     this.ensureSameCommunity(caller, userId, points ?? time);
     const communityId = points?.communityId ?? time?.communityId ?? caller?.communityId ?? '';
     const rules = await this.earnings.getRules(communityId);

@@ -192,7 +192,9 @@ export const activityRoutes = [
     params: idParams,
     body: completeActivityInput,
     successStatus: 200,
-    response: z.object({ attendances: z.array(z.object({ attendanceId: z.string(), userId: z.string(), minutes: z.number(), points: z.number(), checkoutMissing: z.boolean() })) }),
+    response: z.object({
+      attendances: z.array(z.object({ attendanceId: z.string(), userId: z.string(), minutes: z.number(), points: z.number(), checkoutMissing: z.boolean() })),
+    }),
     handler: ({ params, body, caller }, context) =>
       callUnary(
         context.clients.volunteer,

@@ -1,4 +1,4 @@
-import { accountId, checkTransfer, transferFingerprint, type TransferCommand } from './ledger-rules';
+import { accountId, checkTransfer, phaseEffects, transferFingerprint, type TransferCommand } from './ledger-rules';
 
 const command: TransferCommand = {
   transferId: 't-1',
@@ -36,5 +36,53 @@ describe('ledger rules', () => {
 
   it('names accounts by owner and asset', () => {
     expect(accountId(command.credit, 'TIME')).toBe('member:u-1:TIME');
+  });
+
+  describe('phase effects', () => {
+    const base = {
+      debitAccountId: 'community_issuance:c-1:POINTS',
+      creditAccountId: 'member:u-1:POINTS',
+      pending: false,
+      heldAmount: 0,
+      amount: 10,
+      earnerUserId: '',
+      earnedPoints: 0,
+    };
+
+    it('moves posted amounts and keeps available in step', () => {
+      expect(phaseEffects('apply', base, true)).toEqual([
+        { accountId: base.debitAccountId, change: { debitsPosted: 10, available: -10 } },
+        { accountId: base.creditAccountId, change: { creditsPosted: 10, available: 10 } },
+      ]);
+    });
+
+    it('checks the spendable amount only on a debit that may not go negative', () => {
+      expect(phaseEffects('apply', base, false)[0]?.requiresAvailable).toBe(10);
+      expect(phaseEffects('apply', base, true)[0]?.requiresAvailable).toBeUndefined();
+    });
+
+    it('holds, then posts less and gives the rest back', () => {
+      const hold = { ...base, pending: true, heldAmount: 10, amount: 6 };
+      expect(phaseEffects('apply', hold, false)[0]?.change).toEqual({ debitsPending: 10, available: -10 });
+      expect(phaseEffects('post', hold, false)).toEqual([
+        { accountId: base.debitAccountId, change: { debitsPending: -10, debitsPosted: 6, available: 4 } },
+        { accountId: base.creditAccountId, change: { creditsPending: -10, creditsPosted: 6, available: 6 } },
+      ]);
+      expect(phaseEffects('void', hold, false)[0]?.change).toEqual({ debitsPending: -10, available: 10 });
+    });
+
+    it('adds earned points to the earner only when the transfer posts', () => {
+      const earning = { ...base, earnerUserId: 'u-1', earnedPoints: 10 };
+      expect(phaseEffects('apply', earning, true)[1]?.change.earnedPosted).toBe(10);
+      expect(phaseEffects('apply', earning, true)[0]?.change.earnedPosted).toBeUndefined();
+      const reversal = {
+        ...base,
+        debitAccountId: 'member:u-1:POINTS',
+        creditAccountId: 'community_issuance:c-1:POINTS',
+        earnerUserId: 'u-1',
+        earnedPoints: -10,
+      };
+      expect(phaseEffects('apply', reversal, false)[0]?.change.earnedPosted).toBe(-10);
+    });
   });
 });

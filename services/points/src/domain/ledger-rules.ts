@@ -90,7 +90,7 @@ export function transferFingerprint(command: TransferCommand): string {
 }
 
 /** Balance fields of an account that transfers change. */
-export type BalanceField = 'debitsPosted' | 'creditsPosted' | 'debitsPending' | 'creditsPending' | 'available';
+export type BalanceField = 'debitsPosted' | 'creditsPosted' | 'debitsPending' | 'creditsPending' | 'available' | 'earnedPosted';
 export type BalanceChange = Partial<Record<BalanceField, number>>;
 
 /** One account's part of a transfer phase, and the spendable amount it needs, if any. */
@@ -106,9 +106,33 @@ export type Phase = 'apply' | 'post' | 'void';
 /**
  * What each phase of a transfer does to its two accounts. `available` is kept equal to
  * creditsPosted − debitsPosted − debitsPending, so a hold makes its amount unspendable at once
- * and a void gives it back; incoming pending credits are not spendable until posted.
+ * and a void gives it back; incoming pending credits are not spendable until posted. When a
+ * transfer posts, the earner's account also adds its `earnedPoints` to `earnedPosted` (a reversal
+ * subtracts them), so lifetime points and star tiers are read in O(1).
  */
 export function phaseEffects(
+  phase: Phase,
+  transfer: {
+    debitAccountId: string;
+    creditAccountId: string;
+    pending: boolean;
+    heldAmount: number;
+    amount: number;
+    earnerUserId: string;
+    earnedPoints: number;
+  },
+  debitMayGoNegative: boolean,
+): AccountEffect[] {
+  const effects = balanceEffects(phase, transfer, debitMayGoNegative);
+  const posts = phase === 'post' || (phase === 'apply' && !transfer.pending);
+  if (!posts || transfer.earnedPoints === 0 || transfer.earnerUserId === '') return effects;
+  const earnerAccountId = accountId({ kind: 'member', id: transfer.earnerUserId }, 'POINTS');
+  return effects.map((effect) =>
+    effect.accountId === earnerAccountId ? { ...effect, change: { ...effect.change, earnedPosted: transfer.earnedPoints } } : effect,
+  );
+}
+
+function balanceEffects(
   phase: Phase,
   transfer: { debitAccountId: string; creditAccountId: string; pending: boolean; heldAmount: number; amount: number },
   debitMayGoNegative: boolean,

@@ -34,7 +34,7 @@ function decodeCursor(cursor: string): StatementCursor {
   throw new DomainError('invalid_argument', 'invalid_cursor', 'The cursor is not one this service issued.', [{ path: 'cursor', message: 'unknown cursor' }]);
 }
 
-type BalanceFields = Pick<AccountDocument, 'debitsPosted' | 'creditsPosted' | 'debitsPending' | 'creditsPending' | 'available'>;
+type BalanceFields = Pick<AccountDocument, 'debitsPosted' | 'creditsPosted' | 'debitsPending' | 'creditsPending' | 'available' | 'earnedPosted'>;
 
 export interface VerificationReport {
   accountsChecked: number;
@@ -100,15 +100,6 @@ export class LedgerQueries {
     return { items, nextCursor };
   }
 
-  /** Love points a member earned over their lifetime (reversed earnings subtracted). */
-  async lifetimePoints(userId: string): Promise<number> {
-    const [row] = await this.ledger.transfers.aggregate<{ total: number }>([
-      { $match: { earnerUserId: userId, state: 'posted' } },
-      { $group: { _id: null, total: { $sum: '$earnedPoints' } } },
-    ]);
-    return row?.total ?? 0;
-  }
-
   /** Members of a community by points earned since `from`, best first; equal points share a rank. */
   async leaderboard(communityId: string, from: Date | undefined, limit: number): Promise<{ userId: string; points: number; rank: number }[]> {
     const rows = await this.ledger.transfers.aggregate<{ _id: string; points: number }>([
@@ -138,7 +129,7 @@ export class LedgerQueries {
     const fieldsOf = (id: string): BalanceFields => {
       let fields = expected.get(id);
       if (fields === undefined) {
-        fields = { debitsPosted: 0, creditsPosted: 0, debitsPending: 0, creditsPending: 0, available: 0 };
+        fields = { debitsPosted: 0, creditsPosted: 0, debitsPending: 0, creditsPending: 0, available: 0, earnedPosted: 0 };
         expected.set(id, fields);
       }
       return fields;
@@ -154,6 +145,8 @@ export class LedgerQueries {
         case 'posted':
           debit.debitsPosted += transfer.amount;
           credit.creditsPosted += transfer.amount;
+          if (transfer.earnedPoints !== 0 && transfer.earnerUserId !== '')
+            fieldsOf(`member:${transfer.earnerUserId}:POINTS`).earnedPosted += transfer.earnedPoints;
           break;
         case 'pending':
           debit.debitsPending += transfer.heldAmount;
@@ -180,7 +173,7 @@ export class LedgerQueries {
       if (uncertain.has(account._id)) continue;
       const replayed = fieldsOf(account._id);
       replayed.available = replayed.creditsPosted - replayed.debitsPosted - replayed.debitsPending;
-      for (const field of ['debitsPosted', 'creditsPosted', 'debitsPending', 'creditsPending', 'available'] as const) {
+      for (const field of ['debitsPosted', 'creditsPosted', 'debitsPending', 'creditsPending', 'available', 'earnedPosted'] as const) {
         if (replayed[field] !== account[field]) differences.push({ accountId: account._id, field, expected: replayed[field], actual: account[field] });
       }
     }

@@ -30,6 +30,8 @@ export interface AccountDocument {
   creditsPending: number;
   /** creditsPosted − debitsPosted − debitsPending: what can be spent now, kept for O(1) checks. */
   available: number;
+  /** Points earned over the owner's lifetime (reversed earnings subtracted), for star tiers. */
+  earnedPosted: number;
   /** Markers (`<transfer id>#<phase>`) of phases applied here whose transfer is not finalized yet. */
   inflight: string[];
   createdAt: Date;
@@ -126,6 +128,7 @@ export class LedgerRepository {
         debitsPending: { type: Number, default: 0 },
         creditsPending: { type: Number, default: 0 },
         available: { type: Number, default: 0 },
+        earnedPosted: { type: Number, default: 0 },
         inflight: { type: [String], default: [] },
         createdAt: { type: Date, default: () => new Date() },
       }),
