@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { permissionDenied } from '@lovepoints/errors';
 
 export const roles = ['resident', 'volunteer', 'shopkeeper', 'organizer', 'street_admin'] as const;
 export type Role = (typeof roles)[number];
@@ -48,4 +49,12 @@ export function callerFromMetadata(metadata: grpc.Metadata): Caller | undefined 
     communityId: decodeURIComponent(firstValue(metadata, header.communityId)),
     street: decodeURIComponent(firstValue(metadata, header.street)),
   };
+}
+
+/**
+ * Refuses a call that carries an end user's identity: commands meant for other platform services
+ * (ledger transfers, sweeps) never come from a user, so such a call came through the wrong door.
+ */
+export function requireServiceCaller(caller: Caller | undefined, what: string): void {
+  if (caller !== undefined) throw permissionDenied(`${what} are for platform services only.`);
 }

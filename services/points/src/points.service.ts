@@ -92,7 +92,9 @@ export class PointsService {
     const byDebitAccount = new Map<string, number[]>();
     commands.forEach((command, index) => {
       const key = accountId(command.debit, command.asset);
-      byDebitAccount.set(key, [...(byDebitAccount.get(key) ?? []), index]);
+      const group = byDebitAccount.get(key);
+      if (group === undefined) byDebitAccount.set(key, [index]);
+      else group.push(index);
     });
     const groups = [...byDebitAccount.values()];
     let nextGroup = 0;

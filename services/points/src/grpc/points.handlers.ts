@@ -1,6 +1,6 @@
 import { identifier, pageCursor, pageLimit } from '@lovepoints/contracts';
-import { parseInput, permissionDenied } from '@lovepoints/errors';
-import type { AsyncHandlers, Caller, pointsV1 } from '@lovepoints/grpc';
+import { parseInput } from '@lovepoints/errors';
+import { type AsyncHandlers, type Caller, type pointsV1, requireServiceCaller } from '@lovepoints/grpc';
 import { z } from 'zod';
 import { assets, ownerKinds, reasonCodes } from '../domain/ledger-rules';
 import { leaderboardPeriods, type PointsService } from '../points.service';
@@ -37,13 +37,7 @@ const awardInput = z.object({
   communityId: identifier,
 });
 
-/**
- * Ledger commands (transfers, holds, reversals, verification) are for other services, never for
- * an end user: a call carrying a user's identity came through the wrong door.
- */
-function serviceOnly(caller: Caller | undefined): void {
-  if (caller !== undefined) throw permissionDenied('Ledger commands are for platform services only.');
-}
+const serviceOnly = (caller: Caller | undefined) => requireServiceCaller(caller, 'Ledger commands');
 
 export function pointsHandlers(service: PointsService, timeZoneOffsetMinutes: number): AsyncHandlers<pointsV1.PointsServiceHandlers> {
   return {

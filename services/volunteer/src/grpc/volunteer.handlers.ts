@@ -16,8 +16,8 @@ import {
   rejectReportInput,
   reportStatus,
 } from '@lovepoints/contracts';
-import { parseInput, permissionDenied } from '@lovepoints/errors';
-import type { AsyncHandlers, volunteerV1 } from '@lovepoints/grpc';
+import { parseInput } from '@lovepoints/errors';
+import { type AsyncHandlers, requireServiceCaller, type volunteerV1 } from '@lovepoints/grpc';
 import { z } from 'zod';
 import type { ReportService } from '../report.service';
 import type { VolunteerService } from '../volunteer.service';
@@ -78,8 +78,7 @@ export function volunteerHandlers(
     RejectReport: (request, caller) =>
       reports.rejectReport(caller, parseInput(identifier, request.reportId, 'reportId'), parseInput(rejectReportInput, request).reason),
     EscalateOverdueReports: (request, caller) => {
-      // A sweep of the whole platform is for operations and tests, never for an end user.
-      if (caller !== undefined) throw permissionDenied('Escalation sweeps are run by the platform.');
+      requireServiceCaller(caller, 'Escalation sweeps');
       const asOf = parseInput(z.iso.datetime({ offset: true }).optional(), optional(request.asOf), 'asOf');
       return reports.escalateOverdue(asOf === undefined ? new Date() : new Date(asOf));
     },
