@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Platform } from '../deploy/local/platform';
+import { testPortOffset } from './support/ports';
 
 declare global {
   var lovepointsTestPlatform: Platform | undefined;
@@ -20,12 +21,14 @@ export default async function globalSetup(): Promise<void> {
   const logDirectory = mkdtempSync(path.join(tmpdir(), 'lovepoints-test-logs-'));
   const adminPhone = '13800000000';
   const adminPassword = 'test-admin-password';
-  const ports = { volunteer: 51151, points: 51152, redeem: 51153, timebank: 51154, gateway: 18180 };
+  // TEST_PORT_OFFSET shifts every port, so two checkouts can run their suites side by side.
+  const offset = testPortOffset();
+  const ports = { volunteer: 51151 + offset, points: 51152 + offset, redeem: 51153 + offset, timebank: 51154 + offset, gateway: 18180 + offset };
   const platform = await startPlatform({
     logger: createLogger('test-platform', 'warn'),
     persistent: false,
     ports,
-    infrastructure: { kafkaPort: 39092, kafkaControllerPort: 39093, mongoPort: 37017 },
+    infrastructure: { kafkaPort: 39092 + offset, kafkaControllerPort: 39093 + offset, mongoPort: 37017 + offset },
     logDirectory,
     environment: {
       LOG_LEVEL: 'info',

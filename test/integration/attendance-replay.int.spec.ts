@@ -5,6 +5,7 @@ import { api, approvedVolunteer, balanceReaches, communityWithOrganizer, complet
 import { testKafka } from '../support/kafka';
 import { platform } from '../support/platform';
 import { PointsProcess } from '../support/points-process';
+import { specPort } from '../support/ports';
 
 /**
  * Replaying the whole attendance topic from offset 0 into the live ledger credits nothing twice:
@@ -12,7 +13,10 @@ import { PointsProcess } from '../support/points-process';
  */
 describe('replaying volunteer.attendance.v1 from offset 0', () => {
   const replayGroup = `replay-${randomUUID()}`;
-  const replayer = new PointsProcess(51162, platform.TEST_POINTS_MONGO_DB, { POINTS_CONSUMERS_ENABLED: 'true', POINTS_ATTENDANCE_CONSUMER_GROUP: replayGroup });
+  const replayer = new PointsProcess(specPort(51162), platform.TEST_POINTS_MONGO_DB, {
+    POINTS_CONSUMERS_ENABLED: 'true',
+    POINTS_ATTENDANCE_CONSUMER_GROUP: replayGroup,
+  });
   const kafka = testKafka();
   const clients = createClients({ volunteer: '127.0.0.1:1', points: platform.TEST_POINTS_GRPC_ADDRESS, redeem: '127.0.0.1:1', timebank: '127.0.0.1:1' });
 

@@ -3,6 +3,7 @@ import { callUnary, createClients } from '@lovepoints/grpc';
 import { randomInt, randomUUID } from 'node:crypto';
 import { eventually } from '../support/api';
 import { PointsProcess } from '../support/points-process';
+import { specPort } from '../support/ports';
 
 /**
  * Crash loop: the points process is killed with SIGKILL at random moments while transfers and
@@ -11,7 +12,10 @@ import { PointsProcess } from '../support/points-process';
  * built from those answers, equal the replay of the transfers, and each asset sums to zero.
  */
 describe('ledger survives kill -9 at any moment', () => {
-  const points = new PointsProcess(51161, `lovepoints_crash_${randomUUID().slice(0, 8)}`, { LEDGER_LEASE_MS: '300', LEDGER_RECOVERY_INTERVAL_MS: '500' });
+  const points = new PointsProcess(specPort(51161), `lovepoints_crash_${randomUUID().slice(0, 8)}`, {
+    LEDGER_LEASE_MS: '300',
+    LEDGER_RECOVERY_INTERVAL_MS: '500',
+  });
   const clients = createClients({ volunteer: '127.0.0.1:1', points: points.address, redeem: '127.0.0.1:1', timebank: '127.0.0.1:1' });
   const communityId = 'crash-community';
   const issuance = { kind: 'community_issuance', id: communityId, communityId };

@@ -1,0 +1,15 @@
+/**
+ * TEST_PORT_OFFSET (default 0, a multiple of 10 below 1000) moves every port the integration run
+ * opens, so two checkouts on one machine can run their suites at the same time.
+ */
+export function testPortOffset(): number {
+  const raw = process.env.TEST_PORT_OFFSET ?? '0';
+  const offset = Number(raw);
+  if (!Number.isInteger(offset) || offset < 0 || offset >= 1000 || offset % 10 !== 0) {
+    throw new Error(`TEST_PORT_OFFSET must be a multiple of 10 from 0 to 990, got ${JSON.stringify(raw)}`);
+  }
+  return offset;
+}
+
+/** A port of a spec's own process (e.g. a points service it kills), moved by TEST_PORT_OFFSET. */
+export const specPort = (base: number): number => base + testPortOffset();
