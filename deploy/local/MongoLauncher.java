@@ -1,7 +1,13 @@
 import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoServer;
+import de.bwaldvogel.mongo.backend.Index;
+import de.bwaldvogel.mongo.backend.IndexKey;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
+import de.bwaldvogel.mongo.backend.memory.MemoryDatabase;
+import de.bwaldvogel.mongo.backend.memory.index.MemoryUniqueIndex;
+import de.bwaldvogel.mongo.bson.Document;
+import java.util.List;
 
 /**
  * Serves the MongoDB wire protocol on 127.0.0.1 at the given port. The bundled main classes of
@@ -9,6 +15,11 @@ import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
  *
  * Usage: java -cp 'jars/*' MongoLauncher.java PORT [H2_FILE]
  * Without H2_FILE the data lives in memory (tests); with it, data survives restarts (npm start).
+ *
+ * In memory, unique indexes also serve queries that pin every key of the index and add other
+ * conditions (`{_id: x, state: 'pending'}`), as MongoDB's do: the index finds the candidates and
+ * the whole query is still matched against each. mongo-java-server itself uses an index only when
+ * a query names exactly its keys, so every conditional update by `_id` scanned the collection.
  */
 public class MongoLauncher {
     public static void main(String[] args) throws Exception {
@@ -17,7 +28,7 @@ public class MongoLauncher {
             System.exit(2);
         }
         int port = Integer.parseInt(args[0]);
-        MongoBackend backend = args.length > 1 ? new H2Backend(args[1]) : new MemoryBackend();
+        MongoBackend backend = args.length > 1 ? new H2Backend(args[1]) : new KeyedQueryMemoryBackend();
         MongoServer server = new MongoServer(backend);
         server.bind("127.0.0.1", port);
         System.out.println("mongo-java-server listening on 127.0.0.1:" + port);
@@ -25,3 +36,47 @@ public class MongoLauncher {
         Thread.currentThread().join();
     }
 }
+
+/** A memory backend whose databases build {@link KeyedQueryUniqueIndex}es. */
+class KeyedQueryMemoryBackend extends MemoryBackend {
+    @Override
+    public MemoryDatabase openOrCreateDatabase(String databaseName) {
+        return new MemoryDatabase(databaseName, getCursorRegistry()) {
+            @Override
+            protected Index<Integer> openOrCreateUniqueIndex(String collectionName, String indexName, List<IndexKey> keys, boolean sparse) {
+                return new KeyedQueryUniqueIndex(indexName, keys, sparse);
+            }
+        };
+    }
+}
+
+/** A unique index that also narrows queries carrying conditions beyond its own keys. */
+class KeyedQueryUniqueIndex extends MemoryUniqueIndex {
+    KeyedQueryUniqueIndex(String name, List<IndexKey> keys, boolean sparse) {
+        super(name, keys, sparse);
+    }
+
+    /** The query's conditions on this index's keys alone, or null if it does not pin them all. */
+    private Document narrow(Document query) {
+        Document narrowed = new Document();
+        for (String key : keySet()) {
+            if (!query.containsKey(key)) return null;
+            narrowed.put(key, query.get(key));
+        }
+        return narrowed.size() < query.size() ? narrowed : null;
+    }
+
+    @Override
+    public synchronized boolean canHandle(Document query) {
+        if (super.canHandle(query)) return true;
+        Document narrowed = narrow(query);
+        return narrowed != null && super.canHandle(narrowed);
+    }
+
+    @Override
+    public synchronized Iterable<Integer> getPositions(Document query) {
+        if (super.canHandle(query)) return super.getPositions(query);
+        return super.getPositions(narrow(query));
+    }
+}
+

@@ -2,6 +2,7 @@ import type { Envelope } from '@lovepoints/events';
 import type { MessageProducer } from '@lovepoints/kafka';
 import type { Logger } from '@lovepoints/logging';
 import type { Connection } from '@lovepoints/mongo';
+import { randomUUID } from 'node:crypto';
 
 /**
  * Transactional outbox without multi-document transactions: an event is stored inside the very
@@ -23,6 +24,7 @@ export interface OutboxEntry {
 export const outboxSchemaFields = {
   outbox: { type: [{ _id: false, id: String, topic: String, key: String, value: String, createdAt: Date }], default: (): OutboxEntry[] => [] },
   outboxLeaseUntil: { type: Date, default: null },
+  outboxClaim: { type: String, default: null },
 };
 
 /** The outbox entry for an event, to `$push` in the same update as the state change. */
@@ -36,90 +38,189 @@ export interface OutboxRelayOptions {
   collections: string[];
   producer: MessageProducer;
   logger: Logger;
+  /** How often the relay wakes without being nudged. */
   pollIntervalMs?: number;
+  /**
+   * How often it also searches whole collections for events nobody told it about (written by
+   * another process, left by a crash, or whose publishing failed). On a server without secondary
+   * indexes (mongo-java-server) that search is a collection scan, so it runs rarely.
+   */
+  scanIntervalMs?: number;
   leaseMs?: number;
+  /** Documents claimed and published together. */
+  batchSize?: number;
 }
 
 export interface OutboxRelay {
   start(): void;
-  /** Publish soon: called after a write that added events, so they do not wait for the poll. */
-  nudge(): void;
+  /**
+   * Publish soon: called after a write that added events. Naming the document (`collection`,
+   * `id`) lets the relay reach it by `_id` instead of searching for it.
+   */
+  nudge(collection?: string, id?: string): void;
   stop(): Promise<void>;
   /** Publishes everything pending now; resolves with the number of events published. */
   drain(): Promise<number>;
 }
 
 interface OutboxDocument {
-  _id: unknown;
+  /** Every service keys its documents by string ids. */
+  _id: string;
   outbox?: OutboxEntry[];
+  outboxLeaseUntil?: Date | null;
+  outboxClaim?: string | null;
 }
 
+/**
+ * The relay works in passes. Each pass takes the documents it was told about (and, every
+ * `scanIntervalMs` or when nudged without a document, those a search finds), claims them in one
+ * update with a lease and a claim token, publishes all their events in one produce request, and
+ * pulls the published entries. Passes follow each other while there is work, so events written
+ * while one pass runs go out together in the next.
+ */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const pollIntervalMs = options.pollIntervalMs ?? 500;
+  const scanIntervalMs = options.scanIntervalMs ?? 5000;
   const leaseMs = options.leaseMs ?? 30_000;
+  const batchSize = options.batchSize ?? 256;
+  const hinted = new Map<string, Set<string>>(options.collections.map((name) => [name, new Set()]));
   let running = false;
   let timer: NodeJS.Timeout | undefined;
-  let loop: Promise<void> = Promise.resolve();
+  let passing: Promise<void> | undefined;
+  let wantAnotherPass = false;
+  let scanRequested = true;
+  let lastScanAt = 0;
 
-  async function publishOne(collectionName: string): Promise<number> {
-    const collection = options.connection.collection<OutboxDocument>(collectionName);
+  const collectionOf = (name: string) => options.connection.collection<OutboxDocument>(name);
+  const leaseIsFree = (now: Date) => ({ $or: [{ outboxLeaseUntil: null }, { outboxLeaseUntil: { $lt: now } }] });
+
+  /** Claims, publishes and pulls the events of these documents; returns how many were published. */
+  async function publishDocuments(collectionName: string, ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const collection = collectionOf(collectionName);
     const now = new Date();
-    const leased = await collection.findOneAndUpdate(
-      { 'outbox.0': { $exists: true }, $or: [{ outboxLeaseUntil: null }, { outboxLeaseUntil: { $lt: now } }] },
-      { $set: { outboxLeaseUntil: new Date(now.getTime() + leaseMs) } },
-      { returnDocument: 'after', projection: { outbox: 1 } },
+    const claim = randomUUID();
+    await collection.updateMany(
+      { _id: { $in: ids }, 'outbox.0': { $exists: true }, ...leaseIsFree(now) },
+      { $set: { outboxLeaseUntil: new Date(now.getTime() + leaseMs), outboxClaim: claim } },
     );
-    const entries = leased?.outbox ?? [];
-    if (leased === null || entries.length === 0) return 0;
+    const claimed = await collection.find({ _id: { $in: ids }, outboxClaim: claim }, { projection: { outbox: 1 } }).toArray();
+    const entries = claimed.flatMap((document) => document.outbox ?? []);
+    if (entries.length === 0) return 0;
     try {
       await options.producer.send(entries.map((entry) => ({ topic: entry.topic, key: entry.key, value: entry.value })));
     } catch (error) {
-      // The lease is left to expire so the next attempt is spaced out rather than hot-looping.
-      options.logger.warn({ err: error, collection: collectionName }, 'outbox publish failed; will retry after the lease');
+      options.logger.warn({ err: error, collection: collectionName, events: entries.length }, 'outbox publish failed; will retry after the lease');
       return 0;
     }
-    await collection.updateOne({ _id: leased._id }, { $pull: { outbox: { id: { $in: entries.map((entry) => entry.id) } } }, $set: { outboxLeaseUntil: null } });
+    await collection.bulkWrite(
+      claimed.map((document) => ({
+        updateOne: {
+          filter: { _id: document._id, outboxClaim: claim },
+          update: {
+            $pull: { outbox: { id: { $in: (document.outbox ?? []).map((entry) => entry.id) } } },
+            $set: { outboxLeaseUntil: null, outboxClaim: null },
+          },
+        },
+      })),
+      { ordered: false },
+    );
     return entries.length;
   }
 
-  async function drain(): Promise<number> {
+  /** Ids of documents with unpublished events that no live lease covers, found by searching. */
+  async function searchPending(collectionName: string): Promise<string[]> {
+    const found = await collectionOf(collectionName)
+      .find({ 'outbox.0': { $exists: true }, ...leaseIsFree(new Date()) }, { projection: { _id: 1 } })
+      .limit(batchSize)
+      .toArray();
+    return found.map((document) => document._id);
+  }
+
+  function takeHints(collectionName: string): string[] {
+    const ids = hinted.get(collectionName);
+    if (ids === undefined || ids.size === 0) return [];
+    const taken: string[] = [];
+    for (const id of ids) {
+      taken.push(id);
+      ids.delete(id);
+      if (taken.length === batchSize) break;
+    }
+    return taken;
+  }
+
+  const hintsWaiting = () => [...hinted.values()].some((ids) => ids.size > 0);
+
+  /** One pass over every collection; resolves with the number of events published. */
+  async function pass(scan: boolean): Promise<number> {
     let published = 0;
     for (const collectionName of options.collections) {
-      for (;;) {
-        const count = await publishOne(collectionName);
-        if (count === 0) break;
-        published += count;
+      published += await publishDocuments(collectionName, takeHints(collectionName));
+      if (scan) {
+        for (;;) {
+          const ids = await searchPending(collectionName);
+          const count = await publishDocuments(collectionName, ids);
+          published += count;
+          if (ids.length < batchSize || count === 0) break;
+        }
       }
     }
     return published;
   }
 
-  function schedule(delayMs: number): void {
+  async function passWhileThereIsWork(): Promise<void> {
+    do {
+      wantAnotherPass = false;
+      const scan = scanRequested || Date.now() - lastScanAt >= scanIntervalMs;
+      if (scan) {
+        scanRequested = false;
+        lastScanAt = Date.now();
+      }
+      await pass(scan);
+    } while (running && (wantAnotherPass || hintsWaiting()));
+  }
+
+  function wake(delayMs: number): void {
     if (!running) return;
+    if (passing !== undefined) {
+      wantAnotherPass = true;
+      return;
+    }
     clearTimeout(timer);
     timer = setTimeout(() => {
-      loop = loop
-        .then(async () => {
-          await drain();
-        })
+      passing = passWhileThereIsWork()
         .catch((error: unknown) => options.logger.error({ err: error }, 'outbox relay pass failed'))
-        .finally(() => schedule(pollIntervalMs));
+        .finally(() => {
+          passing = undefined;
+          wake(wantAnotherPass || hintsWaiting() ? 0 : pollIntervalMs);
+        });
     }, delayMs);
   }
 
   return {
     start() {
       running = true;
-      schedule(0);
+      wake(0);
     },
-    nudge() {
-      schedule(0);
+    nudge(collection?: string, id?: string) {
+      const ids = collection === undefined ? undefined : hinted.get(collection);
+      if (ids !== undefined && id !== undefined) ids.add(id);
+      else scanRequested = true;
+      wake(0);
     },
-    drain,
+    async drain() {
+      await passing;
+      let published = 0;
+      for (;;) {
+        const count = await pass(true);
+        published += count;
+        if (count === 0) return published;
+      }
+    },
     async stop() {
       running = false;
       clearTimeout(timer);
-      await loop;
+      await passing;
     },
   };
 }

@@ -17,7 +17,12 @@ runMain('points', async () => {
   const config = loadPointsConfig();
   const logger = createLogger('points', config.LOG_LEVEL);
   const connection = await connectMongo({ url: config.MONGO_URL, databaseName: config.POINTS_MONGO_DB, logger });
-  const ledger = new LedgerRepository(connection, logger, config.LEDGER_LEASE_MS);
+  const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: 'points', logger });
+  const relay = createOutboxRelay({ connection, collections: ['transfers'], producer: await kafka.connectProducer(), logger });
+  const ledger = new LedgerRepository(connection, logger, {
+    leaseMs: config.LEDGER_LEASE_MS,
+    afterEventsWritten: (transferId) => relay.nudge('transfers', transferId),
+  });
   const earnings = new EarningRepository(connection, config.LEDGER_TIME_ZONE_OFFSET_MINUTES);
   await Promise.all([ledger.init(), earnings.init()]);
   await ledger.recover();
@@ -27,8 +32,6 @@ runMain('points', async () => {
     holdTimeoutMsMin: config.LEDGER_HOLD_TIMEOUT_MS_MIN,
     holdTimeoutMsMax: config.LEDGER_HOLD_TIMEOUT_MS_MAX,
   });
-  const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: 'points', logger });
-  const relay = createOutboxRelay({ connection, collections: ['transfers'], producer: await kafka.connectProducer(), logger });
   const consumers =
     config.POINTS_CONSUMERS_ENABLED === 'true'
       ? [

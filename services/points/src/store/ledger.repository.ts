@@ -109,11 +109,20 @@ export class LedgerRepository {
   /** Accounts never change owner or kind, so whether they may go negative is cached once seen. */
   private readonly knownAccounts = new Map<string, boolean>();
 
+  private readonly leaseMs: number;
+  private readonly afterEventsWritten: (transferId: string) => void;
+
+  /**
+   * `afterEventsWritten` hears of each transfer that just stored an event in its outbox, so the
+   * relay can publish it without searching.
+   */
   constructor(
     connection: Connection,
     private readonly logger: Logger,
-    private readonly leaseMs = 10_000,
+    options: { leaseMs?: number; afterEventsWritten?: (transferId: string) => void } = {},
   ) {
+    this.leaseMs = options.leaseMs ?? 10_000;
+    this.afterEventsWritten = options.afterEventsWritten ?? (() => undefined);
     this.accounts = connection.model<AccountDocument>(
       'Account',
       new Schema<AccountDocument>({
@@ -361,6 +370,7 @@ export class LedgerRepository {
       { _id: transfer._id, state: running },
       { $set: { state: finalState, leaseUntil: null, ...stamps }, $push: { outbox: outboxEntry(transferPosted.topic, this.finalEvent(transfer, phase, now)) } },
     );
+    this.afterEventsWritten(transfer._id);
     // Releasing the marker does not change the answer, so it is not waited for: the transfer has
     // already left its running state, and recovery releases any marker a crash leaves behind.
     this.accounts.updateMany({ _id: { $in: [transfer.debitAccountId, transfer.creditAccountId] } }, { $pull: { inflight: marker } }).catch((error: unknown) => {
