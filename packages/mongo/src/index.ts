@@ -62,3 +62,4 @@ export async function insertUnique<Result>(insert: () => Promise<Result>, onDupl
     throw error;
   }
 }
+export { AutoBatcher, type AutoBatcherOptions } from './auto-batcher';

@@ -1,9 +1,9 @@
 import { createEvent, holdPlaced, holdVoided, transferPosted, type Envelope } from '@lovepoints/events';
 import { DomainError } from '@lovepoints/errors';
 import type { Logger } from '@lovepoints/logging';
-import { type Connection, isDuplicateKeyError } from '@lovepoints/mongo';
+import { AutoBatcher, type Connection } from '@lovepoints/mongo';
 import { type OutboxEntry, outboxEntry, outboxSchemaFields } from '@lovepoints/outbox';
-import { Schema } from 'mongoose';
+import { mongo, Schema } from 'mongoose';
 import {
   type AccountEffect,
   type AccountOwner,
@@ -80,6 +80,27 @@ const phaseStates: Record<Phase, { running: TransferState }> = {
   void: { running: 'voiding' },
 };
 
+/** One account's part of a phase, written once (see the class comment). */
+interface EffectWrite {
+  accountId: string;
+  marker: string;
+  change: AccountEffect['change'];
+  requiresAvailable?: number;
+}
+
+type EffectOutcome = 'applied' | 'insufficient' | 'missing';
+
+interface DocumentUpdate<Document extends mongo.Document> {
+  filter: mongo.Filter<Document>;
+  update: mongo.UpdateFilter<Document>;
+}
+
+/** The per-document errors of a failed `insertMany`/`bulkWrite`, or undefined for another error. */
+function writeErrorsOf(error: unknown): { index: number; code?: number }[] | undefined {
+  if (typeof error !== 'object' || error === null || !('writeErrors' in error)) return undefined;
+  return [error.writeErrors].flat() as { index: number; code?: number }[];
+}
+
 export interface HoldOptions {
   expiresAt: Date;
 }
@@ -102,6 +123,11 @@ export interface HoldOptions {
  * out; recovery repeats the phase, and the markers make each repeated account update a no-op
  * where it had already happened. Markers leave `inflight` only after the transfer has left the
  * running state, and only the lease holder runs a phase, so no account update is applied twice.
+ *
+ * Concurrent transfers share round trips: each kind of write (inserting transfers, account
+ * updates, finishing transfers, releasing markers) goes through an AutoBatcher, so under load one
+ * `insertMany` or `bulkWrite` carries the same step of many transfers. Every write in it is still
+ * its own single-document update, so a crash mid-batch leaves exactly the states described above.
  */
 export class LedgerRepository {
   readonly accounts;
@@ -111,6 +137,13 @@ export class LedgerRepository {
 
   private readonly leaseMs: number;
   private readonly afterEventsWritten: (transferId: string) => void;
+  private readonly transferInserts: AutoBatcher<TransferDocument, 'inserted' | 'duplicate' | 'failed'>;
+  private readonly effectWrites: AutoBatcher<EffectWrite, EffectOutcome>;
+  private readonly transferUpdates: AutoBatcher<DocumentUpdate<TransferDocument>, void>;
+  private readonly accountUpdates: AutoBatcher<DocumentUpdate<AccountDocument>, void>;
+  /** The driver's collections, for the batched writes. */
+  private readonly transferCollection: mongo.Collection<TransferDocument>;
+  private readonly accountCollection: mongo.Collection<AccountDocument>;
 
   /**
    * `afterEventsWritten` hears of each transfer that just stored an event in its outbox, so the
@@ -173,6 +206,64 @@ export class LedgerRepository {
     transferSchema.index({ creditAccountId: 1, postedAt: -1 });
     transferSchema.index({ communityId: 1, earnerUserId: 1, postedAt: -1 });
     this.transfers = connection.model<TransferDocument>('Transfer', transferSchema);
+    this.transferCollection = this.transfers.collection as unknown as mongo.Collection<TransferDocument>;
+    this.accountCollection = this.accounts.collection as unknown as mongo.Collection<AccountDocument>;
+    this.transferInserts = new AutoBatcher({ run: (documents) => this.insertTransfers(documents), maxConcurrent: 2 });
+    this.effectWrites = new AutoBatcher({ run: (writes) => this.writeEffects(writes), maxConcurrent: 2 });
+    this.transferUpdates = new AutoBatcher({ run: (updates) => this.bulkUpdate(this.transferCollection, updates), maxConcurrent: 2 });
+    this.accountUpdates = new AutoBatcher({ run: (updates) => this.bulkUpdate(this.accountCollection, updates) });
+  }
+
+  /** Inserts new transfers; a duplicate id is an answer (the transfer exists), not a failure. */
+  private async insertTransfers(documents: TransferDocument[]): Promise<('inserted' | 'duplicate' | 'failed')[]> {
+    try {
+      await this.transferCollection.insertMany(documents, { ordered: false });
+      return documents.map(() => 'inserted');
+    } catch (error) {
+      const writeErrors = writeErrorsOf(error);
+      if (writeErrors === undefined) throw error;
+      const outcomes = documents.map((): 'inserted' | 'duplicate' | 'failed' => 'inserted');
+      for (const writeError of writeErrors) outcomes[writeError.index] = writeError.code === 11000 ? 'duplicate' : 'failed';
+      if (outcomes.includes('failed')) this.logger.warn({ err: error }, 'inserting transfers partly failed');
+      return outcomes;
+    }
+  }
+
+  /**
+   * Applies account effects in one bulk write. Each update carries its marker and, for a spend,
+   * the balance condition; which took effect is read back from the markers, so an update that had
+   * already been applied (recovery repeating a phase) also counts as applied.
+   */
+  private async writeEffects(writes: EffectWrite[]): Promise<EffectOutcome[]> {
+    const result = await this.accountCollection.bulkWrite(
+      writes.map((write) => ({
+        updateOne: {
+          filter: {
+            _id: write.accountId,
+            inflight: { $ne: write.marker },
+            ...(write.requiresAvailable === undefined ? {} : { available: { $gte: write.requiresAvailable } }),
+          },
+          update: { $inc: write.change, $push: { inflight: write.marker } },
+        },
+      })),
+      { ordered: false },
+    );
+    if (result.modifiedCount === writes.length) return writes.map(() => 'applied');
+    const accounts = await this.accountCollection
+      .find({ _id: { $in: [...new Set(writes.map((write) => write.accountId))] } }, { projection: { inflight: 1 } })
+      .toArray();
+    const markers = new Map(accounts.map((account) => [account._id, new Set(account.inflight)]));
+    return writes.map((write) =>
+      markers.get(write.accountId)?.has(write.marker) ? 'applied' : write.requiresAvailable === undefined ? 'missing' : 'insufficient',
+    );
+  }
+
+  private async bulkUpdate<Document extends mongo.Document>(collection: mongo.Collection<Document>, updates: DocumentUpdate<Document>[]): Promise<void[]> {
+    await collection.bulkWrite(
+      updates.map((update) => ({ updateOne: update })),
+      { ordered: false },
+    );
+    return updates.map(() => undefined);
   }
 
   async init(): Promise<void> {
@@ -242,7 +333,7 @@ export class LedgerRepository {
     const earnerUserId =
       options.earnerUserId ??
       (command.credit.kind === 'member' && command.asset === 'POINTS' && earningReasons.includes(command.reason) ? command.credit.id : '');
-    const document: Omit<TransferDocument, 'outbox'> = {
+    const document: TransferDocument = {
       _id: command.transferId,
       debitAccountId: debit.id,
       creditAccountId: credit.id,
@@ -265,14 +356,12 @@ export class LedgerRepository {
       resolvedAt: null,
       reverses: options.reverses ?? null,
       reversedBy: null,
+      outbox: [],
     };
-    try {
-      await this.transfers.create(document);
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
-      return this.replay(command.transferId, fingerprint);
-    }
-    return this.runPhase({ ...document, outbox: [] }, 'apply', debit.mayGoNegative);
+    const inserted = await this.transferInserts.submit({ ...document, outboxLeaseUntil: null, outboxClaim: null } as TransferDocument);
+    if (inserted === 'duplicate') return this.replay(command.transferId, fingerprint);
+    if (inserted === 'failed') throw new Error(`transfer ${command.transferId} could not be stored`);
+    return this.runPhase(document, 'apply', debit.mayGoNegative);
   }
 
   /** The answer for an id seen before: the first result, or an error if the content differs. */
@@ -310,15 +399,14 @@ export class LedgerRepository {
    */
   private async applyEffects(marker: string, effects: AccountEffect[]): Promise<boolean> {
     for (const effect of effects) {
-      const condition = effect.requiresAvailable === undefined ? {} : { available: { $gte: effect.requiresAvailable } };
-      const updated = await this.accounts.updateOne(
-        { _id: effect.accountId, inflight: { $ne: marker }, ...condition },
-        { $inc: effect.change, $push: { inflight: marker } },
-      );
-      if (updated.modifiedCount === 1) continue;
-      const alreadyApplied = await this.accounts.exists({ _id: effect.accountId, inflight: marker });
-      if (alreadyApplied !== null) continue;
-      if (effect.requiresAvailable !== undefined) return false;
+      const outcome = await this.effectWrites.submit({
+        accountId: effect.accountId,
+        marker,
+        change: effect.change,
+        requiresAvailable: effect.requiresAvailable,
+      });
+      if (outcome === 'applied') continue;
+      if (outcome === 'insufficient') return false;
       throw new Error(`account ${effect.accountId} is missing`);
     }
     return true;
@@ -359,23 +447,31 @@ export class LedgerRepository {
     const { running } = phaseStates[phase];
     if (!applied) {
       // Only `apply` checks the balance, and it checks on the debit, its first update.
-      await this.transfers.updateOne({ _id: transfer._id, state: running }, { $set: { state: 'rejected', rejection: 'exceeds_credits', leaseUntil: null } });
+      await this.transferUpdates.submit({
+        filter: { _id: transfer._id, state: running },
+        update: { $set: { state: 'rejected', rejection: 'exceeds_credits', leaseUntil: null } },
+      });
       throw insufficientBalance();
     }
     const now = new Date();
     const finalState: TransferState = phase === 'void' ? 'voided' : phase === 'apply' && transfer.pending ? 'pending' : 'posted';
     const stamps =
       finalState === 'posted' ? { postedAt: now, ...(transfer.pending ? { resolvedAt: now } : {}) } : finalState === 'voided' ? { resolvedAt: now } : {};
-    await this.transfers.updateOne(
-      { _id: transfer._id, state: running },
-      { $set: { state: finalState, leaseUntil: null, ...stamps }, $push: { outbox: outboxEntry(transferPosted.topic, this.finalEvent(transfer, phase, now)) } },
-    );
+    await this.transferUpdates.submit({
+      filter: { _id: transfer._id, state: running },
+      update: {
+        $set: { state: finalState, leaseUntil: null, ...stamps },
+        $push: { outbox: outboxEntry(transferPosted.topic, this.finalEvent(transfer, phase, now)) },
+      },
+    });
     this.afterEventsWritten(transfer._id);
     // Releasing the marker does not change the answer, so it is not waited for: the transfer has
     // already left its running state, and recovery releases any marker a crash leaves behind.
-    this.accounts.updateMany({ _id: { $in: [transfer.debitAccountId, transfer.creditAccountId] } }, { $pull: { inflight: marker } }).catch((error: unknown) => {
-      this.logger.warn({ err: error, transferId: transfer._id }, 'releasing a phase marker failed; recovery will release it');
-    });
+    for (const accountId of [transfer.debitAccountId, transfer.creditAccountId]) {
+      this.accountUpdates.submit({ filter: { _id: accountId }, update: { $pull: { inflight: marker } } }).catch((error: unknown) => {
+        this.logger.warn({ err: error, transferId: transfer._id }, 'releasing a phase marker failed; recovery will release it');
+      });
+    }
     return { ...transfer, state: finalState, leaseUntil: null, ...stamps };
   }
 
