@@ -18,7 +18,7 @@ export function loadPointsConfig(environment: NodeJS.ProcessEnv = process.env) {
       // How often communities with points expiry are swept (an expiry happens once per month).
       LEDGER_EXPIRY_INTERVAL_MS: positiveInteger(3600_000),
       LEDGER_BATCH_SIZE_MAX: positiveInteger(1000),
-      LEDGER_BATCH_CONCURRENCY: positiveInteger(32),
+      LEDGER_BATCH_CONCURRENCY: positiveInteger(256),
       LEDGER_HOLD_TIMEOUT_MS_MIN: positiveInteger(1000),
       LEDGER_HOLD_TIMEOUT_MS_MAX: positiveInteger(30 * 24 * 3600 * 1000),
       // Days, months and leaderboard periods are counted in this offset from UTC (China: +480).

@@ -394,21 +394,23 @@ export class LedgerRepository {
   }
 
   /**
-   * Applies each account's part of a phase once (see the class comment). Returns false if the
-   * first account lacks the spendable amount, which can only happen before anything was applied.
+   * Applies each account's part of a phase once (see the class comment). Returns false if a
+   * spend lacks the amount, which can only happen before anything was applied.
    */
   private async applyEffects(marker: string, effects: AccountEffect[]): Promise<boolean> {
-    for (const effect of effects) {
-      const outcome = await this.effectWrites.submit({
-        accountId: effect.accountId,
-        marker,
-        change: effect.change,
-        requiresAvailable: effect.requiresAvailable,
-      });
-      if (outcome === 'applied') continue;
+    const submit = (effect: AccountEffect) =>
+      this.effectWrites.submit({ accountId: effect.accountId, marker, change: effect.change, requiresAvailable: effect.requiresAvailable });
+    // A checked spend goes first and alone: if it is refused, nothing else may have been applied.
+    // Unchecked effects cannot be refused, so they go out together (recovery completes any subset).
+    for (const effect of effects.filter((candidate) => candidate.requiresAvailable !== undefined)) {
+      const outcome = await submit(effect);
       if (outcome === 'insufficient') return false;
-      throw new Error(`account ${effect.accountId} is missing`);
+      if (outcome === 'missing') throw new Error(`account ${effect.accountId} is missing`);
     }
+    const unchecked = effects.filter((candidate) => candidate.requiresAvailable === undefined);
+    const outcomes = await Promise.all(unchecked.map(submit));
+    const missing = unchecked.find((_, index) => outcomes[index] !== 'applied');
+    if (missing !== undefined) throw new Error(`account ${missing.accountId} is missing`);
     return true;
   }
 
