@@ -42,6 +42,12 @@ export default async function globalSetup(): Promise<void> {
       POINTS_MONGO_DB: 'lovepoints_test_points',
       REDEEM_MONGO_DB: 'lovepoints_test_redeem',
       TIMEBANK_MONGO_DB: 'lovepoints_test_timebank',
+      GATEWAY_MONGO_DB: 'lovepoints_test_gateway',
+      // The whole suite signs in from 127.0.0.1; per-address and per-user limits are unit-tested.
+      RATE_LIMIT_IP_PER_MINUTE: '1000000',
+      RATE_LIMIT_USER_PER_MINUTE: '1000000',
+      // Lockout lasts seconds here, so the brute-force spec can also see it end.
+      LOGIN_LOCK_SECONDS: '3',
     },
   });
   globalThis.lovepointsTestPlatform = platform;

@@ -176,7 +176,7 @@ describe('operations endpoints', () => {
     expect((await api('GET', '/healthz')).status).toBe(200);
     const ready = await api('GET', '/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.body.checks).toEqual({ volunteer: 'up', points: 'up', redeem: 'up', timebank: 'up' });
+    expect(ready.body.checks).toEqual({ volunteer: 'up', points: 'up', redeem: 'up', timebank: 'up', mongodb: 'up' });
   });
 
   it('documents every route in the OpenAPI document', async () => {
@@ -186,6 +186,7 @@ describe('operations endpoints', () => {
       ['post', '/api/v1/auth/register'],
       ['post', '/api/v1/auth/login'],
       ['post', '/api/v1/auth/refresh'],
+      ['post', '/api/v1/auth/logout'],
       ['get', '/api/v1/me'],
       ['post', '/api/v1/communities'],
       ['get', '/api/v1/communities'],

@@ -2,6 +2,7 @@ import { checkHealth } from '@lovepoints/grpc';
 import express, { type Express } from 'express';
 import { randomUUID } from 'node:crypto';
 import { problemHandler, sendProblem } from './http/problem';
+import { RateLimitedError, type WindowLimiter } from './http/rate-limit';
 import { type GatewayContext, mountRoutes, openApiDocument } from './http/route';
 import { apiRoutes } from './routes';
 
@@ -10,7 +11,23 @@ export interface GatewayAppOptions {
   bodyLimit: string;
   /** gRPC addresses whose health decides readiness. */
   dependencies: Record<string, string>;
+  /** Whether the gateway's own database answers (also part of readiness). */
+  databaseReachable: () => Promise<boolean>;
+  /** Requests per client IP address (this instance). */
+  ipLimiter: WindowLimiter;
+  /** Portal origins allowed to call the API from a browser. */
+  corsOrigins: string[];
 }
+
+/** Headers for a JSON API that no page should frame, sniff or embed. */
+const securityHeaders = {
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+  'Cross-Origin-Resource-Policy': 'same-site',
+  'Strict-Transport-Security': 'max-age=31536000; includeSubDomains',
+};
 
 export function createGatewayApp(options: GatewayAppOptions): Express {
   const { context } = options;
@@ -30,13 +47,40 @@ export function createGatewayApp(options: GatewayAppOptions): Express {
     });
     next();
   });
+  app.use((request, response, next) => {
+    response.set(securityHeaders);
+    const origin = request.get('origin');
+    if (origin !== undefined && options.corsOrigins.includes(origin)) {
+      response.set({
+        'Access-Control-Allow-Origin': origin,
+        Vary: 'Origin',
+        'Access-Control-Allow-Headers': 'Authorization, Content-Type, Idempotency-Key, X-Request-Id',
+        'Access-Control-Allow-Methods': 'GET, POST, PUT, PATCH, DELETE',
+        'Access-Control-Expose-Headers': 'X-Request-Id, Retry-After, Idempotent-Replayed',
+        'Access-Control-Max-Age': '600',
+      });
+    }
+    if (request.method === 'OPTIONS') {
+      response.status(204).end();
+      return;
+    }
+    next();
+  });
+  app.use('/api', (request, _response, next) => {
+    const verdict = options.ipLimiter.take(request.ip ?? request.socket.remoteAddress ?? 'unknown');
+    if (!verdict.allowed) throw new RateLimitedError('rate_limited', 'Too many requests from this address; slow down.', verdict.retryAfterSeconds);
+    next();
+  });
   app.use(express.json({ limit: options.bodyLimit, type: ['application/json', 'application/*+json'] }));
 
   app.get('/healthz', (_request, response) => {
     response.json({ status: 'ok' });
   });
   app.get('/readyz', async (_request, response) => {
-    const entries = await Promise.all(Object.entries(options.dependencies).map(async ([name, address]) => [name, await checkHealth(address, 1000)] as const));
+    const entries = await Promise.all([
+      ...Object.entries(options.dependencies).map(async ([name, address]) => [name, await checkHealth(address, 1000)] as const),
+      (async () => ['mongodb', await options.databaseReachable()] as const)(),
+    ]);
     const checks = Object.fromEntries(entries.map(([name, up]) => [name, up ? 'up' : 'down']));
     const ready = entries.every(([, up]) => up);
     response.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });

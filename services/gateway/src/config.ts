@@ -1,4 +1,4 @@
-import { grpcAddress, loadConfig, logLevel, port, positiveInteger } from '@lovepoints/config';
+import { databaseName, grpcAddress, loadConfig, logLevel, port, positiveInteger, sharedServiceShape } from '@lovepoints/config';
 import { z } from 'zod';
 
 const localJwtSecret = 'local-development-jwt-secret-change-me-0123456789';
@@ -30,6 +30,22 @@ export function loadGatewayConfig(environment: NodeJS.ProcessEnv = process.env) 
         .string()
         .regex(/^\d+(b|kb|mb)$/)
         .default('100kb'),
+      MONGO_URL: sharedServiceShape.MONGO_URL,
+      GATEWAY_MONGO_DB: databaseName('lovepoints_gateway'),
+      LOGIN_MAX_FAILURES: positiveInteger(5),
+      LOGIN_FAILURE_WINDOW_SECONDS: positiveInteger(15 * 60),
+      LOGIN_LOCK_SECONDS: positiveInteger(15 * 60),
+      RATE_LIMIT_USER_PER_MINUTE: positiveInteger(600),
+      RATE_LIMIT_IP_PER_MINUTE: positiveInteger(1200),
+      CORS_ORIGINS: z
+        .string()
+        .default('http://localhost:3000,http://127.0.0.1:3000')
+        .transform((value) =>
+          value
+            .split(',')
+            .map((origin) => origin.trim())
+            .filter((origin) => origin !== ''),
+        ),
       LOG_LEVEL: logLevel,
     },
     environment,

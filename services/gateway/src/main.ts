@@ -1,8 +1,13 @@
 import { callUnary, createClients } from '@lovepoints/grpc';
 import { runMain } from '@lovepoints/lifecycle';
 import { createLogger, type Logger } from '@lovepoints/logging';
+import { connectMongo, pingMongo } from '@lovepoints/mongo';
 import type { Server } from 'node:http';
 import { createGatewayApp } from './app';
+import { LoginGuard, RefreshSessions } from './auth/sessions';
+import { IdempotencyStore } from './http/idempotency';
+import { WindowLimiter } from './http/rate-limit';
+import { gatewayModels } from './store/gateway.store';
 import { loadGatewayConfig, type GatewayConfig } from './config';
 
 /** Ensures the street admin exists, retrying while the volunteer service starts. */
@@ -36,22 +41,38 @@ runMain('gateway', async () => {
     timebank: config.TIMEBANK_GRPC_ADDRESS,
   };
   const clients = createClients(addresses);
+  const connection = await connectMongo({ url: config.MONGO_URL, databaseName: config.GATEWAY_MONGO_DB, logger });
+  const models = gatewayModels(connection);
+  await Promise.all(Object.values(models).map((model) => model.init()));
   await bootstrapAdmin(config, clients, logger);
+  const tokens = {
+    secret: config.JWT_SECRET,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+  };
+  const minute = 60_000;
   const app = createGatewayApp({
     context: {
       clients,
       deadlineMs: config.GRPC_DEADLINE_MS,
       logger,
-      tokens: {
-        secret: config.JWT_SECRET,
-        issuer: config.JWT_ISSUER,
-        audience: config.JWT_AUDIENCE,
-        accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
-        refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
-      },
+      tokens,
+      sessions: new RefreshSessions(models, tokens, logger),
+      loginGuard: new LoginGuard(models, {
+        maxFailures: config.LOGIN_MAX_FAILURES,
+        windowMs: config.LOGIN_FAILURE_WINDOW_SECONDS * 1000,
+        lockMs: config.LOGIN_LOCK_SECONDS * 1000,
+      }),
+      idempotency: new IdempotencyStore(models),
+      userLimiter: new WindowLimiter(config.RATE_LIMIT_USER_PER_MINUTE, minute),
     },
     bodyLimit: config.REQUEST_BODY_LIMIT,
     dependencies: addresses,
+    databaseReachable: () => pingMongo(connection),
+    ipLimiter: new WindowLimiter(config.RATE_LIMIT_IP_PER_MINUTE, minute),
+    corsOrigins: config.CORS_ORIGINS,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.GATEWAY_PORT, config.GATEWAY_HOST, () => resolve(listening)).on('error', reject);
@@ -67,6 +88,7 @@ runMain('gateway', async () => {
           server.closeIdleConnections();
         }),
       () => Object.values(clients).forEach((client) => client.close()),
+      () => connection.close(),
     ],
   };
 });

@@ -1,7 +1,6 @@
 import { unauthenticated } from '@lovepoints/errors';
 import { type Caller, roles as knownRoles } from '@lovepoints/grpc';
 import jwt from 'jsonwebtoken';
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 
 export interface TokenSettings {
@@ -31,13 +30,14 @@ export interface TokenUser {
   street: string;
 }
 
-export function issueTokens(settings: TokenSettings, user: TokenUser): { accessToken: string; refreshToken: string } {
+/** Signs an access token and a refresh token whose `jti` is the stored session's id. */
+export function issueTokens(settings: TokenSettings, user: TokenUser, sessionId: string): { accessToken: string; refreshToken: string } {
   const signOptions = { algorithm, issuer: settings.issuer, audience: settings.audience, subject: user.id } as const;
   const accessToken = jwt.sign({ typ: 'access', roles: user.roles, cid: user.communityId, street: user.street }, settings.secret, {
     ...signOptions,
     expiresIn: settings.accessTtlSeconds,
   });
-  const refreshToken = jwt.sign({ typ: 'refresh', jti: randomUUID() }, settings.secret, { ...signOptions, expiresIn: settings.refreshTtlSeconds });
+  const refreshToken = jwt.sign({ typ: 'refresh', jti: sessionId }, settings.secret, { ...signOptions, expiresIn: settings.refreshTtlSeconds });
   return { accessToken, refreshToken };
 }
 
@@ -55,8 +55,8 @@ export function verifyAccessToken(settings: TokenSettings, token: string): Calle
   return { userId: claims.data.sub, roles: claims.data.roles, communityId: claims.data.cid, street: claims.data.street };
 }
 
-export function verifyRefreshToken(settings: TokenSettings, token: string): { userId: string } {
+export function verifyRefreshToken(settings: TokenSettings, token: string): { userId: string; sessionId: string } {
   const claims = refreshClaims.safeParse(verify(settings, token));
   if (!claims.success) throw unauthenticated('The token is not a refresh token.');
-  return { userId: claims.data.sub };
+  return { userId: claims.data.sub, sessionId: claims.data.jti };
 }

@@ -3,6 +3,7 @@ import { statusTable } from '@lovepoints/grpc';
 import type { Logger } from '@lovepoints/logging';
 import type { ErrorRequestHandler, Response } from 'express';
 import { z } from 'zod';
+import { RateLimitedError } from './rate-limit';
 
 export interface Problem {
   type: string;
@@ -40,6 +41,7 @@ function isBodyParserError(error: unknown): error is { type: string; status: num
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, request, response, _next) => {
     if (error instanceof DomainError) {
+      if (error instanceof RateLimitedError) response.set('Retry-After', String(error.retryAfterSeconds));
       sendProblem(response, problemFromDomainError(error));
       return;
     }

@@ -4,7 +4,10 @@ import type { Caller, Role, ServiceClients } from '@lovepoints/grpc';
 import type { Logger } from '@lovepoints/logging';
 import type { Express, Request } from 'express';
 import { z } from 'zod';
+import type { LoginGuard, RefreshSessions } from '../auth/sessions';
 import { type TokenSettings, verifyAccessToken } from '../auth/tokens';
+import type { IdempotencyStore } from './idempotency';
+import { RateLimitedError, type WindowLimiter } from './rate-limit';
 
 /** What every route handler can use. */
 export interface GatewayContext {
@@ -12,6 +15,11 @@ export interface GatewayContext {
   deadlineMs: number;
   tokens: TokenSettings;
   logger: Logger;
+  sessions: RefreshSessions;
+  loginGuard: LoginGuard;
+  idempotency: IdempotencyStore;
+  /** Requests per signed-in user (this instance). */
+  userLimiter: WindowLimiter;
 }
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -85,6 +93,10 @@ export function mountRoutes(app: Express, routes: readonly AnyRoute[], context: 
           throw permissionDenied(`This needs the role ${route.roles.join(' or ')}.`);
         }
       }
+      if (caller !== undefined) {
+        const verdict = context.userLimiter.take(caller.userId);
+        if (!verdict.allowed) throw new RateLimitedError('rate_limited', 'Too many requests from this account; slow down.', verdict.retryAfterSeconds);
+      }
       const input: RouteInput<unknown, unknown, unknown> = {
         body: route.body ? parseInput(route.body, request.body ?? {}) : undefined,
         query: route.query ? parseInput(route.query, request.query) : undefined,
@@ -92,7 +104,24 @@ export function mountRoutes(app: Express, routes: readonly AnyRoute[], context: 
         caller,
         idempotencyKey: route.idempotent ? parseInput(idempotencyKeyHeader, request.get('idempotency-key'), 'Idempotency-Key') : undefined,
       };
-      const result = await route.handler(input, context);
+      const idempotent =
+        caller !== undefined && input.idempotencyKey !== undefined
+          ? await context.idempotency.start(caller.userId, `${route.method} ${request.path}`, input.idempotencyKey, { body: input.body, query: input.query })
+          : undefined;
+      if (idempotent?.kind === 'replay') {
+        response.set('Idempotent-Replayed', 'true');
+        if (idempotent.status === 204) response.status(204).end();
+        else response.status(idempotent.status).json(idempotent.body);
+        return;
+      }
+      let result: unknown;
+      try {
+        result = await route.handler(input, context);
+      } catch (error) {
+        if (idempotent !== undefined) await context.idempotency.abandon(idempotent.id);
+        throw error;
+      }
+      if (idempotent !== undefined) await context.idempotency.finish(idempotent.id, route.successStatus, result);
       if (route.successStatus === 204) response.status(204).end();
       else response.status(route.successStatus).json(result);
     });

@@ -1,9 +1,11 @@
 import { loginInput, registerInput } from '@lovepoints/contracts';
 import { callUnary } from '@lovepoints/grpc';
 import { z } from 'zod';
-import { issueTokens, verifyRefreshToken } from '../auth/tokens';
+import { DomainError } from '@lovepoints/errors';
 import { defineRoute } from '../http/route';
 import { sessionView, toUserView, tokensView, userView } from './views';
+
+const refreshInput = z.object({ refreshToken: z.string().min(1, 'required').max(2000) });
 
 export const authRoutes = [
   defineRoute({
@@ -17,7 +19,7 @@ export const authRoutes = [
     response: sessionView,
     handler: async ({ body }, context) => {
       const user = await callUnary(context.clients.volunteer, 'registerUser', body, { deadlineMs: context.deadlineMs });
-      return { user: toUserView(user), ...issueTokens(context.tokens, user) };
+      return { user: toUserView(user), ...(await context.sessions.start(user)) };
     },
   }),
   defineRoute({
@@ -30,25 +32,43 @@ export const authRoutes = [
     successStatus: 200,
     response: sessionView,
     handler: async ({ body }, context) => {
-      const user = await callUnary(context.clients.volunteer, 'verifyCredentials', body, { deadlineMs: context.deadlineMs });
-      return { user: toUserView(user), ...issueTokens(context.tokens, user) };
+      await context.loginGuard.assertOpen(body.phone);
+      try {
+        const user = await callUnary(context.clients.volunteer, 'verifyCredentials', body, { deadlineMs: context.deadlineMs });
+        await context.loginGuard.recordSuccess(body.phone);
+        return { user: toUserView(user), ...(await context.sessions.start(user)) };
+      } catch (error) {
+        if (error instanceof DomainError && error.kind === 'unauthenticated') await context.loginGuard.recordFailure(body.phone);
+        throw error;
+      }
     },
   }),
   defineRoute({
     method: 'post',
     path: '/api/v1/auth/refresh',
-    summary: 'Exchange a refresh token for new tokens (roles are re-read, so new roles take effect)',
+    summary: 'Exchange a refresh token for new tokens, once (roles are re-read; a reused token ends that sign-in everywhere)',
     tag: 'auth',
     access: 'public',
-    body: z.object({ refreshToken: z.string().min(1, 'required').max(2000) }),
+    body: refreshInput,
     successStatus: 200,
     response: tokensView,
+    handler: async ({ body }, context) =>
+      context.sessions.rotate(body.refreshToken, async (userId) => {
+        // Reading the user as themselves: the volunteer service lets a user read their own record.
+        const self = { userId, roles: [], communityId: '', street: '' };
+        return callUnary(context.clients.volunteer, 'getUser', { userId }, { caller: self, deadlineMs: context.deadlineMs });
+      }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/auth/logout',
+    summary: 'End a sign-in: its refresh token and every token rotated from it stop working',
+    tag: 'auth',
+    access: 'public',
+    body: refreshInput,
+    successStatus: 204,
     handler: async ({ body }, context) => {
-      const { userId } = verifyRefreshToken(context.tokens, body.refreshToken);
-      // Reading the user as themselves: the volunteer service lets a user read their own record.
-      const self = { userId, roles: [], communityId: '', street: '' };
-      const user = await callUnary(context.clients.volunteer, 'getUser', { userId }, { caller: self, deadlineMs: context.deadlineMs });
-      return issueTokens(context.tokens, user);
+      await context.sessions.logout(body.refreshToken);
     },
   }),
   defineRoute({
