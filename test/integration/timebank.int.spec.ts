@@ -1,5 +1,6 @@
 import { topics } from '@lovepoints/events';
 import { callUnary, createClients } from '@lovepoints/grpc';
+import mongoose from 'mongoose';
 import { randomUUID } from 'node:crypto';
 import { api, type ApiResponse, approvedVolunteer, communityWithOrganizer, eventually, register, type Session } from '../support/api';
 import { recordTopic, testKafka } from '../support/kafka';
@@ -368,6 +369,61 @@ describe('time bank: service orders paid with stored minutes', () => {
     expectRefused(await api('POST', '/api/v1/timebank/donations', { token: elder.token, body: { minutes: 5000 } }), 409, 'insufficient_time');
     expect(await minutesOf(elder)).toEqual({ timeMinutes: 10, heldMinutes: 90 });
     expect(await minutesOf(stranger)).toEqual({ timeMinutes: 0, heldMinutes: 0 });
+  });
+
+  it('finishes steps whose runner died: recovery completes a grab and a half-done payment', async () => {
+    const elder = await register(communityId, '蒋奶奶');
+    await fund(elder, 60);
+    const volunteerBefore = await minutesOf(volunteer);
+    const order = await placeOrder(elder);
+    const connection = await mongoose.createConnection(platform.TEST_MONGO_URL, { dbName: platform.TEST_TIMEBANK_MONGO_DB }).asPromise();
+    try {
+      const orders = connection.collection<{ _id: string }>('serviceorders');
+      const deadRunner = (fields: Record<string, unknown>) => ({
+        token: `dead-${randomUUID()}`,
+        leaseUntil: new Date(Date.now() - 1000),
+        volunteerUserId: '',
+        assignedByUserId: '',
+        minutes: 0,
+        target: '',
+        reason: '',
+        actorUserId: '',
+        requestKey: '',
+        step: '',
+        ...fields,
+      });
+      // A volunteer's grab claimed the order, then its process died before holding anything.
+      const claimed = await orders.updateOne(
+        { _id: order.id, status: 'open', phase: null },
+        { $set: { phase: deadRunner({ name: 'take', volunteerUserId: volunteer.userId, actorUserId: volunteer.userId, step: 'accept' }) } },
+      );
+      expect(claimed.modifiedCount).toBe(1);
+      const accepted = await eventually(async () => {
+        const current = await api('GET', `/api/v1/timebank/requests/${order.id}`, { token: elder.token });
+        return current.body.status === 'accepted' ? current.body : undefined;
+      });
+      expect(accepted).toMatchObject({ volunteerUserId: volunteer.userId, holds: [expect.objectContaining({ payerKind: 'own', state: 'held', minutes: 60 })] });
+      expect(await minutesOf(elder)).toEqual({ timeMinutes: 0, heldMinutes: 60 });
+
+      await step(volunteer, order.id, 'start');
+      await step(volunteer, order.id, 'complete', { actualMinutes: 50 });
+      // A confirmation claimed the payment and posted the hold, then died before saving the order.
+      await orders.updateOne(
+        { _id: order.id, status: 'completed', phase: null },
+        { $set: { phase: deadRunner({ name: 'pay', minutes: 50, actorUserId: elder.userId, step: 'confirm' }) } },
+      );
+      await callUnary(clients.points, 'postHold', { transferId: accepted.holds[0].transferId, amount: 50 }, { deadlineMs: 5000 });
+      expectRefused(await step(elder, order.id, 'confirm'), 409, 'order_busy');
+      const verified = await eventually(async () => {
+        const current = await api('GET', `/api/v1/timebank/requests/${order.id}`, { token: elder.token });
+        return current.body.status === 'verified' ? current.body : undefined;
+      });
+      expect(verified).toMatchObject({ paidMinutes: 50, paidFrom: [{ payerKind: 'own', minutes: 50 }], confirmedByUserId: elder.userId });
+      expect(await minutesOf(elder)).toEqual({ timeMinutes: 10, heldMinutes: 0 });
+      expect(await minutesOf(volunteer)).toEqual({ timeMinutes: volunteerBefore.timeMinutes + 50, heldMinutes: 0 });
+    } finally {
+      await connection.close();
+    }
   });
 
   // Last: the sweep runs as of a future moment, for every order of the platform.

@@ -32,6 +32,19 @@ export interface HoldCommand {
   reference: string;
 }
 
+/** A TIME transfer of the ledger's gRPC contract. */
+function transferRequest(command: Omit<HoldCommand, 'reason'> & { reason: HoldCommand['reason'] | 'donation' }) {
+  return {
+    transferId: command.transferId,
+    debit: command.debit,
+    credit: command.credit,
+    asset: 'TIME',
+    amount: command.minutes,
+    reason: command.reason,
+    reference: command.reference,
+  };
+}
+
 /**
  * The time bank's only way to move minutes: the points service's ledger (asset TIME), called as
  * a platform service (no caller identity). Every call is idempotent by its transfer id.
@@ -56,15 +69,7 @@ export class LedgerClient {
         this.clients.points,
         'createHold',
         {
-          transfer: {
-            transferId: command.transferId,
-            debit: command.debit,
-            credit: command.credit,
-            asset: 'TIME',
-            amount: command.minutes,
-            reason: command.reason,
-            reference: command.reference,
-          },
+          transfer: transferRequest(command),
           timeoutMs: this.holdTimeoutMs,
         },
         { deadlineMs: this.deadlineMs },
@@ -99,20 +104,7 @@ export class LedgerClient {
 
   /** A direct transfer (donations). */
   async transfer(command: Omit<HoldCommand, 'reason'> & { reason: 'donation' }) {
-    return callUnary(
-      this.clients.points,
-      'createTransfer',
-      {
-        transferId: command.transferId,
-        debit: command.debit,
-        credit: command.credit,
-        asset: 'TIME',
-        amount: command.minutes,
-        reason: command.reason,
-        reference: command.reference,
-      },
-      { deadlineMs: this.deadlineMs },
-    );
+    return callUnary(this.clients.points, 'createTransfer', transferRequest(command), { deadlineMs: this.deadlineMs });
   }
 
   async statement(owner: LedgerOwner, page: { limit: number; cursor: string }) {
