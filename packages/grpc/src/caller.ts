@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { permissionDenied } from '@lovepoints/errors';
+import { permissionDenied, unauthenticated } from '@lovepoints/errors';
 
 export const roles = ['resident', 'volunteer', 'shopkeeper', 'organizer', 'street_admin'] as const;
 export type Role = (typeof roles)[number];
@@ -57,4 +57,15 @@ export function callerFromMetadata(metadata: grpc.Metadata): Caller | undefined 
  */
 export function requireServiceCaller(caller: Caller | undefined, what: string): void {
   if (caller !== undefined) throw permissionDenied(`${what} are for platform services only.`);
+}
+
+/** The caller of a command that needs a signed-in user; UNAUTHENTICATED for an anonymous call. */
+export function requireUser(caller: Caller | undefined): Caller {
+  if (caller === undefined) throw unauthenticated();
+  return caller;
+}
+
+/** Whether the caller has any of the roles. */
+export function callerHasRole(caller: Caller, ...anyOf: Role[]): boolean {
+  return anyOf.some((role) => caller.roles.includes(role));
 }

@@ -1,5 +1,5 @@
 export { protoRoot, protos } from './loader';
-export { type Caller, type Role, roles, callerMetadata, callerFromMetadata, requireServiceCaller } from './caller';
+export { type Caller, type Role, roles, callerMetadata, callerFromMetadata, requireServiceCaller, requireUser, callerHasRole } from './caller';
 export { statusTable, grpcErrorFromDomain, domainErrorFromGrpc } from './status-table';
 export { createGrpcServer, unary, type GrpcServer, type AsyncHandlers, type UnaryHandler } from './server';
 export { callUnary, createClients, checkHealth, type ServiceClients } from './client';

@@ -228,6 +228,11 @@ export class PointsService {
     return this.queries.statement(id, { limit: input.limit, cursor: input.cursor });
   }
 
+  /** Any account's statement, for platform services (a community's donation pool, a shop). */
+  async getAccountStatement(owner: AccountOwner, input: { asset: Asset; limit: number; cursor: string }) {
+    return this.queries.statement(accountId(owner, input.asset), { limit: input.limit, cursor: input.cursor });
+  }
+
   async verifyLedger() {
     return this.queries.verify();
   }

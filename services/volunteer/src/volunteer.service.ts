@@ -166,6 +166,13 @@ export class VolunteerService {
     return userView(user);
   }
 
+  /** For platform services: one user by id or phone, whatever their community. */
+  async lookUpUser(input: { userId: string; phone?: string }): Promise<UserView> {
+    const user = input.userId !== '' ? await this.models.users.findById(input.userId).lean() : await this.models.users.findOne({ phone: input.phone }).lean();
+    if (user === null) throw notFound('The user');
+    return userView(user);
+  }
+
   async getUserNames(caller: Caller | undefined, userIds: string[]) {
     const known = requireCaller(caller);
     const users = await this.models.users.find({ _id: { $in: userIds } }, { name: 1, communityId: 1, street: 1 }).lean();

@@ -87,6 +87,10 @@ export function pointsHandlers(service: PointsService, timeZoneOffsetMinutes: nu
         limit: request.page?.limit || undefined,
         cursor: request.page?.cursor ?? '',
       });
+      if (request.owner !== null && request.owner.kind !== '') {
+        serviceOnly(caller);
+        return service.getAccountStatement(parseInput(owner, request.owner, 'owner'), input);
+      }
       return service.getStatement(caller, { userId: request.userId, ...input });
     },
     AwardPoints: (request, caller) => service.awardPoints(caller, parseInput(awardInput, request)),

@@ -11,6 +11,7 @@ import {
   identifier,
   listActivitiesInput,
   loginInput,
+  phone,
   recordAttendanceInput,
   registerInput,
   rejectReportInput,
@@ -36,6 +37,12 @@ export function volunteerHandlers(
     VerifyCredentials: (request) => service.verifyCredentials(parseInput(loginInput, request)),
     GetUser: (request, caller) => service.getUser(caller, parseInput(identifier, request.userId, 'userId')),
     GetUserNames: (request, caller) => service.getUserNames(caller, parseInput(z.array(identifier).max(100), request.userIds, 'userIds')),
+    LookUpUser: (request, caller) => {
+      requireServiceCaller(caller, 'User look-ups');
+      return service.lookUpUser(
+        parseInput(z.union([z.object({ userId: identifier }), z.object({ userId: z.literal(''), phone })]), { userId: request.userId, phone: request.phone }),
+      );
+    },
     EnsureStreetAdmin: (request) => service.ensureStreetAdmin(parseInput(bootstrapInput, request)),
     GrantRole: (request, caller) =>
       service.grantRole(caller, { userId: parseInput(identifier, request.userId, 'userId'), role: parseInput(grantRoleInput, request).role }),
