@@ -15,6 +15,7 @@ import {
   registerInput,
   rejectReportInput,
   reportStatus,
+  updateActivityInput,
 } from '@lovepoints/contracts';
 import { parseInput } from '@lovepoints/errors';
 import { type AsyncHandlers, requireServiceCaller, type volunteerV1 } from '@lovepoints/grpc';
@@ -24,6 +25,9 @@ import type { VolunteerService } from '../volunteer.service';
 
 /** proto3 sends absent strings as ''; optional filters treat that as "not given". */
 const optional = (value: string) => (value === '' ? undefined : value);
+const optionalDate = (value: string | undefined) => (value === undefined ? null : new Date(value));
+/** In an edit, a present empty string removes the value (JSON `null` at the gateway). */
+const presentOrCleared = (value: string | undefined) => (value === '' ? null : value);
 
 /** Thin transport: parse with the shared contract schemas, call the service, return its view. */
 export function volunteerHandlers(
@@ -44,8 +48,20 @@ export function volunteerHandlers(
     ApplyVolunteer: (request, caller) => service.applyVolunteer(caller, parseInput(applyVolunteerInput, { ...request, idNumber: optional(request.idNumber) })),
     ApproveVolunteer: (request, caller) => service.approveVolunteer(caller, parseInput(identifier, request.profileId, 'profileId')),
     CreateActivity: (request, caller) => {
-      const input = parseInput(createActivityInput, request);
-      return service.createActivity(caller, { ...input, startAt: new Date(input.startAt), endAt: new Date(input.endAt) });
+      const input = parseInput(createActivityInput, {
+        ...request,
+        signupOpensAt: optional(request.signupOpensAt),
+        signupClosesAt: optional(request.signupClosesAt),
+      });
+      return service.createActivity(caller, {
+        ...input,
+        pointsPerHour: input.pointsPerHour ?? 0,
+        rewardPoints: input.rewardPoints ?? null,
+        startAt: new Date(input.startAt),
+        endAt: new Date(input.endAt),
+        signupOpensAt: optionalDate(input.signupOpensAt),
+        signupClosesAt: optionalDate(input.signupClosesAt),
+      });
     },
     PublishActivity: (request, caller) => service.publishActivity(caller, parseInput(identifier, request.activityId, 'activityId')),
     GetActivity: (request, caller) => service.getActivity(caller, parseInput(identifier, request.activityId, 'activityId')),
@@ -91,5 +107,16 @@ export function volunteerHandlers(
       service.cancelActivity(caller, { activityId: parseInput(identifier, request.activityId, 'activityId'), ...parseInput(cancelActivityInput, request) }),
     CompleteActivity: (request, caller) =>
       service.completeActivity(caller, { activityId: parseInput(identifier, request.activityId, 'activityId'), ...parseInput(completeActivityInput, request) }),
+    UpdateActivity: (request, caller) =>
+      service.updateActivity(
+        caller,
+        parseInput(identifier, request.activityId, 'activityId'),
+        parseInput(updateActivityInput, {
+          ...request,
+          location: request.location ?? undefined,
+          signupOpensAt: presentOrCleared(request.signupOpensAt),
+          signupClosesAt: presentOrCleared(request.signupClosesAt),
+        }),
+      ),
   };
 }

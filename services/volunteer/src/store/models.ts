@@ -49,12 +49,22 @@ export interface ActivityDocument {
   startAt: Date;
   endAt: Date;
   capacity: number;
+  /** Points per verified hour; 0 when the activity gives a fixed reward instead. */
   pointsPerHour: number;
+  /** Fixed points per verified attendance, or null when the activity pays by the hour. */
+  rewardPoints: number | null;
+  description: string;
+  signupOpensAt: Date | null;
+  signupClosesAt: Date | null;
   status: ActivityStatus;
   confirmedCount: number;
   createdByUserId: string;
   createdAt: Date;
   cancelReason: string;
+  /** Counts the edits, so a check-in can tell whether the times it was checked against still hold. */
+  revision: number;
+  /** Who changed which fields after creation, and when. */
+  edits: { fields: string[]; byUserId: string; at: Date }[];
 }
 
 export interface SignupDocument {
@@ -152,11 +162,17 @@ export function createModels(connection: Connection) {
     endAt: { type: Date, required: true },
     capacity: { type: Number, required: true },
     pointsPerHour: { type: Number, required: true },
+    rewardPoints: { type: Number, default: null },
+    description: { type: String, default: '' },
+    signupOpensAt: { type: Date, default: null },
+    signupClosesAt: { type: Date, default: null },
     status: { type: String, required: true },
     confirmedCount: { type: Number, default: 0 },
     createdByUserId: { type: String, required: true },
     createdAt: { type: Date, default: () => new Date() },
     cancelReason: { type: String, default: '' },
+    revision: { type: Number, default: 0 },
+    edits: { type: [{ _id: false, fields: [String], byUserId: String, at: Date }], default: [] },
   });
   activitySchema.index({ communityId: 1, startAt: -1 });
   const activities = connection.model<ActivityDocument>('Activity', activitySchema);
