@@ -148,6 +148,7 @@ export const fileReportInput = z.object({
   text: z.string().trim().min(1, 'required').max(1000),
   address: z.string().trim().max(200).default(''),
   photoUrl: z.union([z.url({ protocol: /^https$/, message: 'an https URL' }), z.literal('')]).default(''),
+  gridId: identifier.optional().describe('a grid of your community; absent: your own grid'),
 });
 export const reportStatus = z.enum(['open', 'accepted', 'rejected']);
 export const acceptReportInput = z.object({ points: z.number().int().min(0).max(10_000).default(0), note: z.string().trim().max(200).default('') });
@@ -160,3 +161,21 @@ export const recordAttendanceInput = z.object({
   reason: z.string().trim().min(1, 'a reason is required').max(200),
 });
 export const cancelActivityInput = z.object({ reason: z.string().trim().min(1, 'a reason is required').max(200) });
+
+const placeName = z.string().trim().min(1, 'required').max(50);
+export const createGridInput = z.object({ name: placeName, leaderUserId: identifier.optional() });
+export const updateGridInput = z
+  .object({ name: placeName.optional(), leaderUserId: identifier.nullable().optional().describe('null removes the leader') })
+  .refine((patch) => patch.name !== undefined || patch.leaderUserId !== undefined, { path: [], message: 'nothing to change' });
+export const createBuildingInput = z.object({ name: placeName });
+/** Where a member lives: `null` removes; a building alone implies its grid. */
+export const updateMyPlaceInput = z
+  .object({ gridId: identifier.nullable().optional(), buildingId: identifier.nullable().optional() })
+  .refine((patch) => patch.gridId !== undefined || patch.buildingId !== undefined, { path: [], message: 'give gridId or buildingId' });
+export const reportLevel = z.enum(['grid', 'community', 'street']);
+export const listReportsInput = z.object({
+  status: reportStatus.optional(),
+  communityId: identifier.optional(),
+  gridId: identifier.optional(),
+  level: reportLevel.optional(),
+});

@@ -10,6 +10,7 @@ import { activityChanges, ensureSchedule, lockedFields, rewardOf, signupWindowRe
 import { attendedMinutes, distanceMeters, withinCheckinWindow } from './domain/attendance-rules';
 import { issueCheckinCode, verifyCheckinCode } from './domain/checkin-code';
 import { hashPassword, verifyPassword } from './domain/password';
+import { findCommunity } from './store/lookups';
 import type { ActivityDocument, AttendanceDocument, CommunityDocument, UserDocument, VolunteerModels, VolunteerProfileDocument } from './store/models';
 
 export interface VolunteerSettings {
@@ -26,6 +27,8 @@ export interface UserView {
   roles: string[];
   communityId: string;
   street: string;
+  gridId: string;
+  buildingId: string;
 }
 
 export interface ActivityInput {
@@ -45,8 +48,17 @@ export interface ActivityInput {
 
 const source = 'volunteer';
 
-function userView(user: UserDocument): UserView {
-  return { id: user._id, name: user.name, phone: user.phone, roles: user.roles, communityId: user.communityId, street: user.street };
+export function userView(user: UserDocument): UserView {
+  return {
+    id: user._id,
+    name: user.name,
+    phone: user.phone,
+    roles: user.roles,
+    communityId: user.communityId,
+    street: user.street,
+    gridId: user.gridId ?? '',
+    buildingId: user.buildingId ?? '',
+  };
 }
 
 function communityView(community: CommunityDocument) {
@@ -128,10 +140,8 @@ export class VolunteerService {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  private async community(communityId: string): Promise<CommunityDocument> {
-    const community = communityId === '' ? null : await this.models.communities.findById(communityId).lean();
-    if (community === null) throw notFound('The community');
-    return community;
+  private community(communityId: string): Promise<CommunityDocument> {
+    return findCommunity(this.models, communityId);
   }
 
   private async visibleActivity(caller: Caller, activityId: string): Promise<ActivityDocument> {

@@ -14,12 +14,17 @@ import {
   recordAttendanceInput,
   registerInput,
   rejectReportInput,
-  reportStatus,
   updateActivityInput,
+  createBuildingInput,
+  createGridInput,
+  listReportsInput,
+  updateGridInput,
+  updateMyPlaceInput,
 } from '@lovepoints/contracts';
 import { parseInput } from '@lovepoints/errors';
 import { type AsyncHandlers, requireServiceCaller, type volunteerV1 } from '@lovepoints/grpc';
 import { z } from 'zod';
+import type { PlaceService } from '../place.service';
 import type { ReportService } from '../report.service';
 import type { VolunteerService } from '../volunteer.service';
 
@@ -33,6 +38,7 @@ const presentOrCleared = (value: string | undefined) => (value === '' ? null : v
 export function volunteerHandlers(
   service: VolunteerService,
   reports: ReportService,
+  places: PlaceService,
   bootstrapInput: z.ZodType<{ phone: string; password: string; name: string; street: string }>,
 ): AsyncHandlers<volunteerV1.VolunteerServiceHandlers> {
   return {
@@ -86,9 +92,17 @@ export function volunteerHandlers(
       service.checkIn(caller, { activityId: parseInput(identifier, request.activityId, 'activityId'), ...parseInput(checkInput, request) }),
     CheckOut: (request, caller) =>
       service.checkOut(caller, { activityId: parseInput(identifier, request.activityId, 'activityId'), ...parseInput(checkInput, request) }),
-    FileReport: (request, caller) => reports.fileReport(caller, parseInput(fileReportInput, request)),
+    FileReport: (request, caller) => reports.fileReport(caller, parseInput(fileReportInput, { ...request, gridId: optional(request.gridId) })),
     ListReports: (request, caller) =>
-      reports.listReports(caller, parseInput(z.object({ status: reportStatus.optional() }), { status: optional(request.status) })),
+      reports.listReports(
+        caller,
+        parseInput(listReportsInput, {
+          status: optional(request.status),
+          communityId: optional(request.communityId),
+          gridId: optional(request.gridId),
+          level: optional(request.level),
+        }),
+      ),
     AcceptReport: (request, caller) =>
       reports.acceptReport(caller, parseInput(identifier, request.reportId, 'reportId'), parseInput(acceptReportInput, request)),
     RejectReport: (request, caller) =>
@@ -117,6 +131,26 @@ export function volunteerHandlers(
           signupOpensAt: presentOrCleared(request.signupOpensAt),
           signupClosesAt: presentOrCleared(request.signupClosesAt),
         }),
+      ),
+    CreateGrid: (request, caller) =>
+      places.createGrid(caller, {
+        communityId: parseInput(identifier, request.communityId, 'communityId'),
+        ...parseInput(createGridInput, { ...request, leaderUserId: optional(request.leaderUserId) }),
+      }),
+    ListGrids: (request, caller) => places.listGrids(caller, parseInput(identifier, request.communityId, 'communityId')),
+    UpdateGrid: (request, caller) =>
+      places.updateGrid(
+        caller,
+        parseInput(identifier, request.gridId, 'gridId'),
+        parseInput(updateGridInput, { name: request.name, leaderUserId: presentOrCleared(request.leaderUserId) }),
+      ),
+    CreateBuilding: (request, caller) =>
+      places.createBuilding(caller, parseInput(identifier, request.gridId, 'gridId'), parseInput(createBuildingInput, request)),
+    ListBuildings: (request, caller) => places.listBuildings(caller, parseInput(identifier, request.gridId, 'gridId')),
+    UpdateMyPlace: (request, caller) =>
+      places.updateMyPlace(
+        caller,
+        parseInput(updateMyPlaceInput, { gridId: presentOrCleared(request.gridId), buildingId: presentOrCleared(request.buildingId) }),
       ),
   };
 }

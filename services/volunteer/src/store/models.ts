@@ -14,6 +14,9 @@ export interface UserDocument {
   roles: string[];
   communityId: string;
   street: string;
+  /** Where in the community the user lives; '' when not given. */
+  gridId: string;
+  buildingId: string;
   createdAt: Date;
 }
 
@@ -35,6 +38,25 @@ export interface VolunteerProfileDocument {
   idNumberHash: string | null;
   idNumberLast4: string;
   approvedByUserId: string | null;
+  createdAt: Date;
+}
+
+export interface GridDocument {
+  _id: string;
+  communityId: string;
+  /** The community's street, kept here so visibility is checked without reading the community. */
+  street: string;
+  name: string;
+  leaderUserId: string | null;
+  createdAt: Date;
+}
+
+export interface BuildingDocument {
+  _id: string;
+  gridId: string;
+  communityId: string;
+  street: string;
+  name: string;
   createdAt: Date;
 }
 
@@ -100,6 +122,8 @@ export interface ReportDocument {
   _id: string;
   communityId: string;
   street: string;
+  /** The grid it concerns; '' when none was known, and then it started at community level. */
+  gridId: string;
   reporterUserId: string;
   category: string;
   text: string;
@@ -126,6 +150,8 @@ export function createModels(connection: Connection) {
       roles: { type: [String], default: ['resident'] },
       communityId: { type: String, default: '' },
       street: { type: String, default: '' },
+      gridId: { type: String, default: '' },
+      buildingId: { type: String, default: '' },
       createdAt: { type: Date, default: () => new Date() },
     }),
   );
@@ -137,6 +163,26 @@ export function createModels(connection: Connection) {
   });
   communitySchema.index({ street: 1, name: 1 }, { unique: true });
   const communities = connection.model<CommunityDocument>('Community', communitySchema);
+  const gridSchema = new Schema<GridDocument>({
+    _id: String,
+    communityId: { type: String, required: true },
+    street: { type: String, required: true },
+    name: { type: String, required: true },
+    leaderUserId: { type: String, default: null },
+    createdAt: { type: Date, default: () => new Date() },
+  });
+  gridSchema.index({ communityId: 1, name: 1 }, { unique: true });
+  const grids = connection.model<GridDocument>('Grid', gridSchema);
+  const buildingSchema = new Schema<BuildingDocument>({
+    _id: String,
+    gridId: { type: String, required: true },
+    communityId: { type: String, required: true },
+    street: { type: String, required: true },
+    name: { type: String, required: true },
+    createdAt: { type: Date, default: () => new Date() },
+  });
+  buildingSchema.index({ gridId: 1, name: 1 }, { unique: true });
+  const buildings = connection.model<BuildingDocument>('Building', buildingSchema);
   const profiles = connection.model<VolunteerProfileDocument>(
     'VolunteerProfile',
     new Schema<VolunteerProfileDocument>({
@@ -209,6 +255,7 @@ export function createModels(connection: Connection) {
     _id: String,
     communityId: { type: String, required: true },
     street: { type: String, required: true },
+    gridId: { type: String, default: '' },
     reporterUserId: { type: String, required: true },
     category: { type: String, required: true },
     text: { type: String, required: true },
@@ -227,7 +274,7 @@ export function createModels(connection: Connection) {
   reportSchema.index({ communityId: 1, createdAt: -1 });
   reportSchema.index({ status: 1, deadlineAt: 1 });
   const reports = connection.model<ReportDocument>('Report', reportSchema);
-  return { users, communities, profiles, activities, signups, attendances, reports };
+  return { users, communities, grids, buildings, profiles, activities, signups, attendances, reports };
 }
 
 export type VolunteerModels = ReturnType<typeof createModels>;
