@@ -113,6 +113,7 @@ export const activityStatus = z.enum(['draft', 'published', 'in_progress', 'comp
 
 export const listActivitiesInput = z.object({
   status: activityStatus.optional(),
+  communityId: identifier.optional().describe('street admins: one community of their street; absent: all of them'),
   from: dateTime.optional(),
   to: dateTime.optional(),
   limit: pageLimit,
@@ -179,3 +180,10 @@ export const listReportsInput = z.object({
   gridId: identifier.optional(),
   level: reportLevel.optional(),
 });
+
+export const createTeamInput = z.object({
+  name: z.string().trim().min(1, 'required').max(50),
+  leaderUserId: identifier,
+  description: z.string().trim().max(500).default(''),
+});
+export const addTeamMemberInput = z.object({ userId: identifier.optional().describe('the volunteer to add; absent: you join') });

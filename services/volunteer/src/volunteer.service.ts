@@ -359,11 +359,11 @@ export class VolunteerService {
 
   async listActivities(
     caller: Caller | undefined,
-    input: { status?: string | undefined; from?: Date | undefined; to?: Date | undefined; limit: number; cursor: string },
+    input: { status?: string | undefined; communityId?: string | undefined; from?: Date | undefined; to?: Date | undefined; limit: number; cursor: string },
   ) {
     const known = requireCaller(caller);
     const offset = decodeCursor(input.cursor);
-    const filter: Record<string, unknown> = { communityId: known.communityId };
+    const filter: Record<string, unknown> = { communityId: await this.listedCommunities(known, input.communityId) };
     if (input.status !== undefined) filter.status = input.status;
     if (input.from !== undefined || input.to !== undefined) {
       filter.startAt = { ...(input.from ? { $gte: input.from } : {}), ...(input.to ? { $lt: input.to } : {}) };
@@ -376,6 +376,20 @@ export class VolunteerService {
       .lean();
     const items = page.slice(0, input.limit).map(activityView);
     return { items, nextCursor: page.length > input.limit ? encodeCursor(offset + input.limit) : '' };
+  }
+
+  /**
+   * The communities a list covers: the one asked for if the caller may see it (else not found),
+   * otherwise the caller's own, or for a street admin every community of their street.
+   */
+  private async listedCommunities(caller: Caller, communityId: string | undefined): Promise<string | { $in: string[] }> {
+    if (communityId !== undefined) {
+      ensureVisible(caller, { id: communityId, street: (await this.community(communityId)).street }, 'The community');
+      return communityId;
+    }
+    if (!hasRole(caller, 'street_admin')) return caller.communityId;
+    const communities = await this.models.communities.find({ street: caller.street }, { _id: 1 }).limit(1000).lean();
+    return { $in: communities.map((community) => community._id) };
   }
 
   async signUp(caller: Caller | undefined, activityId: string) {

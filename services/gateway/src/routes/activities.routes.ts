@@ -106,7 +106,7 @@ export const activityRoutes = [
   defineRoute({
     method: 'get',
     path: '/api/v1/activities',
-    summary: 'Activities of your community, newest start first',
+    summary: 'Activities of your community (street admins: of their street, or the community given), newest start first',
     tag: 'activities',
     access: 'signed_in',
     query: listActivitiesInput,
@@ -116,7 +116,13 @@ export const activityRoutes = [
       const page = await callUnary(
         context.clients.volunteer,
         'listActivities',
-        { status: query.status ?? '', from: query.from ?? '', to: query.to ?? '', page: { limit: query.limit, cursor: query.cursor } },
+        {
+          status: query.status ?? '',
+          communityId: query.communityId ?? '',
+          from: query.from ?? '',
+          to: query.to ?? '',
+          page: { limit: query.limit, cursor: query.cursor },
+        },
         { caller, deadlineMs: context.deadlineMs },
       );
       return { items: page.items.map(toActivityView), nextCursor: emptyToNull(page.nextCursor) };

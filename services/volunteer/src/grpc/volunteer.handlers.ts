@@ -20,12 +20,15 @@ import {
   listReportsInput,
   updateGridInput,
   updateMyPlaceInput,
+  addTeamMemberInput,
+  createTeamInput,
 } from '@lovepoints/contracts';
 import { parseInput } from '@lovepoints/errors';
 import { type AsyncHandlers, requireServiceCaller, type volunteerV1 } from '@lovepoints/grpc';
 import { z } from 'zod';
 import type { PlaceService } from '../place.service';
 import type { ReportService } from '../report.service';
+import type { TeamService } from '../team.service';
 import type { VolunteerService } from '../volunteer.service';
 
 /** proto3 sends absent strings as ''; optional filters treat that as "not given". */
@@ -39,6 +42,7 @@ export function volunteerHandlers(
   service: VolunteerService,
   reports: ReportService,
   places: PlaceService,
+  teams: TeamService,
   bootstrapInput: z.ZodType<{ phone: string; password: string; name: string; street: string }>,
 ): AsyncHandlers<volunteerV1.VolunteerServiceHandlers> {
   return {
@@ -74,6 +78,7 @@ export function volunteerHandlers(
     ListActivities: (request, caller) => {
       const input = parseInput(listActivitiesInput, {
         status: optional(request.status),
+        communityId: optional(request.communityId),
         from: optional(request.from),
         to: optional(request.to),
         limit: request.page?.limit || undefined,
@@ -152,5 +157,12 @@ export function volunteerHandlers(
         caller,
         parseInput(updateMyPlaceInput, { gridId: presentOrCleared(request.gridId), buildingId: presentOrCleared(request.buildingId) }),
       ),
+    CreateTeam: (request, caller) => teams.createTeam(caller, parseInput(createTeamInput, request)),
+    ListTeams: (request, caller) => teams.listTeams(caller, { communityId: parseInput(identifier.optional(), optional(request.communityId), 'communityId') }),
+    AddTeamMember: (request, caller) =>
+      teams.addMember(caller, parseInput(identifier, request.teamId, 'teamId'), parseInput(addTeamMemberInput, { userId: optional(request.userId) }).userId),
+    RemoveTeamMember: (request, caller) =>
+      teams.removeMember(caller, parseInput(identifier, request.teamId, 'teamId'), parseInput(addTeamMemberInput, { userId: optional(request.userId) }).userId),
+    ListTeamMembers: (request, caller) => teams.listMembers(caller, parseInput(identifier, request.teamId, 'teamId')),
   };
 }

@@ -60,6 +60,29 @@ export interface BuildingDocument {
   createdAt: Date;
 }
 
+export interface TeamMemberEntry {
+  userId: string;
+  role: 'leader' | 'member';
+  joinedAt: Date;
+  addedByUserId: string;
+}
+
+/**
+ * A volunteer team (服务队). Members live inside the team document, so joining, leaving and the
+ * size limit are each one conditional single-document update.
+ */
+export interface TeamDocument {
+  _id: string;
+  communityId: string;
+  street: string;
+  name: string;
+  description: string;
+  leaderUserId: string;
+  members: TeamMemberEntry[];
+  createdByUserId: string;
+  createdAt: Date;
+}
+
 export type ActivityStatus = 'draft' | 'published' | 'in_progress' | 'completed' | 'cancelled';
 
 export interface ActivityDocument {
@@ -183,6 +206,19 @@ export function createModels(connection: Connection) {
   });
   buildingSchema.index({ gridId: 1, name: 1 }, { unique: true });
   const buildings = connection.model<BuildingDocument>('Building', buildingSchema);
+  const teamSchema = new Schema<TeamDocument>({
+    _id: String,
+    communityId: { type: String, required: true },
+    street: { type: String, required: true },
+    name: { type: String, required: true },
+    description: { type: String, default: '' },
+    leaderUserId: { type: String, required: true },
+    members: { type: [{ _id: false, userId: String, role: String, joinedAt: Date, addedByUserId: String }], default: [] },
+    createdByUserId: { type: String, required: true },
+    createdAt: { type: Date, default: () => new Date() },
+  });
+  teamSchema.index({ communityId: 1, name: 1 }, { unique: true });
+  const teams = connection.model<TeamDocument>('Team', teamSchema);
   const profiles = connection.model<VolunteerProfileDocument>(
     'VolunteerProfile',
     new Schema<VolunteerProfileDocument>({
@@ -274,7 +310,7 @@ export function createModels(connection: Connection) {
   reportSchema.index({ communityId: 1, createdAt: -1 });
   reportSchema.index({ status: 1, deadlineAt: 1 });
   const reports = connection.model<ReportDocument>('Report', reportSchema);
-  return { users, communities, grids, buildings, profiles, activities, signups, attendances, reports };
+  return { users, communities, grids, buildings, teams, profiles, activities, signups, attendances, reports };
 }
 
 export type VolunteerModels = ReturnType<typeof createModels>;
