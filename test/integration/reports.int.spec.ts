@@ -14,6 +14,9 @@ describe('problem reports (我有事要说): accept for points, reject, escalate
   beforeAll(async () => {
     ({ organizer, communityId } = await communityWithOrganizer());
     resident = await register(communityId, '赵奶奶');
+    // Reports start with the grid worker of the reporter's grid.
+    const grid = await api('POST', `/api/v1/communities/${communityId}/grids`, { token: organizer.token, body: { name: '第一网格' } });
+    expect((await api('PATCH', '/api/v1/me', { token: resident.token, body: { gridId: grid.body.id } })).status).toBe(200);
   });
   afterAll(() => Object.values(clients).forEach((client) => client.close()));
 

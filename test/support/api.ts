@@ -133,7 +133,12 @@ export async function balanceReaches(session: Session, expected: Record<string, 
  * An activity run end to end through the gateway: created, published, signed up, checked in,
  * and completed with the organizer's recorded minutes. Resolves with the attendance id.
  */
-export async function completedActivity(organizer: Session, volunteer: Session, input: { minutes: number; pointsPerHour: number }): Promise<string> {
+export async function completedActivity(
+  organizer: Session,
+  volunteer: Session,
+  input: { minutes: number } & ({ pointsPerHour: number } | { rewardPoints: number }),
+): Promise<string> {
+  const { minutes, ...reward } = input;
   const site = { lat: 31.2304, lng: 121.4737 };
   const now = Date.now();
   const created = await api('POST', '/api/v1/activities', {
@@ -145,7 +150,7 @@ export async function completedActivity(organizer: Session, volunteer: Session, 
       startAt: new Date(now - 5 * 60_000).toISOString(),
       endAt: new Date(now + 3600_000).toISOString(),
       capacity: 10,
-      pointsPerHour: input.pointsPerHour,
+      ...reward,
     },
   });
   if (created.status !== 201) throw new Error(`activity failed: ${created.status} ${JSON.stringify(created.body)}`);
@@ -157,7 +162,7 @@ export async function completedActivity(organizer: Session, volunteer: Session, 
   if (checkin.status !== 201) throw new Error(`check-in failed: ${checkin.status} ${JSON.stringify(checkin.body)}`);
   const completed = await api('POST', `/api/v1/activities/${id}/complete`, {
     token: organizer.token,
-    body: { adjustments: [{ userId: volunteer.userId, minutes: input.minutes, reason: '按签到表核定' }] },
+    body: { adjustments: [{ userId: volunteer.userId, minutes, reason: '按签到表核定' }] },
   });
   if (completed.status !== 200) throw new Error(`complete failed: ${completed.status} ${JSON.stringify(completed.body)}`);
   return `${id}:${volunteer.userId}`;

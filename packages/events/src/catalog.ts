@@ -17,38 +17,70 @@ export function deadLetterTopic(topic: string): string {
 /** Every topic the platform uses, dead-letter topics included; created explicitly at start-up. */
 export const allTopics: string[] = Object.values(topics).flatMap((topic) => [topic, deadLetterTopic(topic)]);
 
+const attendanceFacts = {
+  attendanceId: z.string().min(1),
+  activityId: z.string().min(1),
+  userId: z.string().min(1),
+  communityId: z.string().min(1),
+  minutes: z
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 60),
+  verifiedAt: z.iso.datetime(),
+};
+
 /**
  * A volunteer's attendance was verified by the organizer. The ledger credits love points and
- * TIME minutes once per attendance, whatever the redelivery.
+ * TIME minutes once per attendance, whatever the redelivery. Version 1 carries an hourly rate;
+ * the volunteer service still sends it for activities rewarded by the hour, so consumers that
+ * know only version 1 keep crediting those.
  */
 export const attendanceVerified = defineEvent({
   type: 'AttendanceVerified',
   version: 1,
   topic: topics.attendance,
+  dataSchema: z.object({ ...attendanceFacts, pointsPerHour: z.number().int().min(0).max(1000) }),
+});
+
+/**
+ * Version 2 of AttendanceVerified: the reward is either an hourly rate or a fixed number of
+ * points per attendance. A fixed reward cannot be said in version 1, and adding it there as an
+ * optional field would let a version-1 consumer credit 0 points without noticing; a version-1
+ * consumer dead-letters a version-2 event instead, from where it can be replayed.
+ */
+export const attendanceVerifiedV2 = defineEvent({
+  type: 'AttendanceVerified',
+  version: 2,
+  topic: topics.attendance,
   dataSchema: z.object({
-    attendanceId: z.string().min(1),
-    activityId: z.string().min(1),
-    userId: z.string().min(1),
-    communityId: z.string().min(1),
-    minutes: z
-      .number()
-      .int()
-      .min(0)
-      .max(24 * 60),
-    pointsPerHour: z.number().int().min(0).max(1000),
-    verifiedAt: z.iso.datetime(),
+    ...attendanceFacts,
+    reward: z.discriminatedUnion('rule', [
+      z.object({ rule: z.literal('per_hour'), pointsPerHour: z.number().int().min(0).max(1000) }),
+      z.object({ rule: z.literal('fixed'), points: z.number().int().min(0).max(10_000) }),
+    ]),
   }),
 });
 
 export type AttendanceVerifiedData = z.output<typeof attendanceVerified.dataSchema>;
+export type AttendanceVerifiedV2Data = z.output<typeof attendanceVerifiedV2.dataSchema>;
+/** An activity's reward rule, as version 2 of AttendanceVerified carries it. */
+export type AttendanceReward = AttendanceVerifiedV2Data['reward'];
 
 /**
  * The love points an activity's rule promises for verified minutes: whole points for the
- * verified time at the activity's hourly rate, rounded down. Part of the event's contract, so
- * the organizer's completion screen and the ledger agree.
+ * verified time at the hourly rate, rounded down; or the fixed reward for any verified time
+ * (an attendance corrected to 0 minutes earns nothing). Part of the event's contract, so the
+ * organizer's completion screen and the ledger agree.
  */
-export function attendanceRewardPoints(data: Pick<AttendanceVerifiedData, 'minutes' | 'pointsPerHour'>): number {
-  return Math.floor((data.minutes * data.pointsPerHour) / 60);
+export function attendanceRewardPoints(data: { minutes: number } & ({ pointsPerHour: number } | { reward: AttendanceReward })): number {
+  const reward: AttendanceReward = 'reward' in data ? data.reward : { rule: 'per_hour', pointsPerHour: data.pointsPerHour };
+  switch (reward.rule) {
+    case 'per_hour':
+      return Math.floor((data.minutes * reward.pointsPerHour) / 60);
+    case 'fixed':
+      return data.minutes > 0 ? reward.points : 0;
+  }
 }
 
 const transferFacts = {

@@ -1,4 +1,4 @@
-import { attendanceRewardPoints, attendanceVerified, createEvent, InvalidEventError, parseEvent } from './index';
+import { attendanceRewardPoints, attendanceVerified, attendanceVerifiedV2, createEvent, InvalidEventError, parseEvent } from './index';
 
 const data = {
   attendanceId: 'att-1',
@@ -28,5 +28,25 @@ describe('events', () => {
   it('rounds reward points down', () => {
     expect(attendanceRewardPoints({ minutes: 90, pointsPerHour: 10 })).toBe(15);
     expect(attendanceRewardPoints({ minutes: 59, pointsPerHour: 1 })).toBe(0);
+  });
+});
+
+describe('AttendanceVerified version 2', () => {
+  const { pointsPerHour, ...facts } = data;
+
+  it('carries a fixed reward, earned by any verified time', () => {
+    const event = createEvent(attendanceVerifiedV2, { source: 's', subject: 's', data: { ...facts, reward: { rule: 'fixed', points: 30 } } });
+    expect(event.version).toBe(2);
+    const parsed = parseEvent(attendanceVerifiedV2, JSON.stringify(event));
+    expect(attendanceRewardPoints(parsed.data)).toBe(30);
+    expect(attendanceRewardPoints({ ...parsed.data, minutes: 0 })).toBe(0);
+    expect(attendanceRewardPoints({ minutes: 90, reward: { rule: 'per_hour', pointsPerHour } })).toBe(15);
+  });
+
+  it('is not mistaken for version 1, nor version 1 for it', () => {
+    const v2 = createEvent(attendanceVerifiedV2, { source: 's', subject: 's', data: { ...facts, reward: { rule: 'fixed', points: 30 } } });
+    expect(() => parseEvent(attendanceVerified, JSON.stringify(v2))).toThrow(InvalidEventError);
+    const v1 = createEvent(attendanceVerified, { source: 's', subject: 's', data });
+    expect(() => parseEvent(attendanceVerifiedV2, JSON.stringify(v1))).toThrow(InvalidEventError);
   });
 });

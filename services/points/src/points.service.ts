@@ -1,4 +1,4 @@
-import { attendanceRewardPoints, type AttendanceVerifiedData, type Envelope, type ReportAcceptedData } from '@lovepoints/events';
+import { attendanceRewardPoints, type AttendanceVerifiedData, type AttendanceVerifiedV2Data, type Envelope, type ReportAcceptedData } from '@lovepoints/events';
 import { DomainError, notFound, permissionDenied, unauthenticated } from '@lovepoints/errors';
 import type { Caller } from '@lovepoints/grpc';
 import { type AccountOwner, accountId, type Asset, checkTransfer, type TransferCommand } from './domain/ledger-rules';
@@ -370,11 +370,11 @@ export class PointsService {
   }
 
   /**
-   * Credits a verified attendance: love points by the activity's rate, within the community's
+   * Credits a verified attendance: love points by the activity's rule, within the community's
    * caps, and the verified minutes as TIME, both issued by the community. Transfer ids derive
    * from the event id, so however often the event is delivered, each credit happens once.
    */
-  async creditAttendance(event: Envelope<AttendanceVerifiedData>): Promise<void> {
+  async creditAttendance(event: Envelope<AttendanceVerifiedData | AttendanceVerifiedV2Data>): Promise<void> {
     const { data } = event;
     const issuance = { kind: 'community_issuance' as const, id: data.communityId, communityId: data.communityId };
     const member = { kind: 'member' as const, id: data.userId, communityId: data.communityId };

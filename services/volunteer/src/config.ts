@@ -20,6 +20,8 @@ export function loadVolunteerConfig(environment: NodeJS.ProcessEnv = process.env
         .max(24 * 30)
         .default(72),
       REPORT_ESCALATION_INTERVAL_MS: positiveInteger(60_000),
+      // Members of one team at most (a large patrol team has about a hundred).
+      TEAM_MEMBERS_MAX: z.coerce.number().int().min(2).max(5000).default(500),
     },
     environment,
   );

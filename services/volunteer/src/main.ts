@@ -9,7 +9,9 @@ import { z } from 'zod';
 import { loadVolunteerConfig } from './config';
 import { volunteerHandlers } from './grpc/volunteer.handlers';
 import { createModels, outboxCollections } from './store/models';
+import { PlaceService } from './place.service';
 import { ReportService } from './report.service';
+import { TeamService } from './team.service';
 import { VolunteerService } from './volunteer.service';
 
 runMain('volunteer', async () => {
@@ -36,7 +38,10 @@ runMain('volunteer', async () => {
   }, config.REPORT_ESCALATION_INTERVAL_MS);
   const server = createGrpcServer(logger);
   const bootstrapInput = z.object({ phone, password, name: personName, street: z.string().trim().min(1).max(50) });
-  server.addService(protos().volunteer.volunteer.v1.VolunteerService.service, volunteerHandlers(service, reports, bootstrapInput));
+  server.addService(
+    protos().volunteer.volunteer.v1.VolunteerService.service,
+    volunteerHandlers(service, reports, new PlaceService(models), new TeamService(models, config.TEAM_MEMBERS_MAX), bootstrapInput),
+  );
   const boundPort = await server.start(config.GRPC_HOST, config.VOLUNTEER_GRPC_PORT);
   relay.start();
   server.health.setAll('SERVING');

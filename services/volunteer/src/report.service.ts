@@ -1,9 +1,10 @@
 import { createEvent, reportAccepted, reportEscalated } from '@lovepoints/events';
-import { notFound } from '@lovepoints/errors';
+import { DomainError, notFound } from '@lovepoints/errors';
 import type { Caller } from '@lovepoints/grpc';
 import { outboxEntry } from '@lovepoints/outbox';
 import { randomUUID } from 'node:crypto';
-import { canSeeCommunity, conflict, hasRole, refused, requireCaller, requireRole } from './domain/access';
+import { canSeeCommunity, conflict, ensureVisible, hasRole, refused, requireCaller, requireRole } from './domain/access';
+import { findCommunity } from './store/lookups';
 import type { ReportDocument, ReportLevel, VolunteerModels } from './store/models';
 
 function reportView(report: ReportDocument) {
@@ -20,6 +21,7 @@ function reportView(report: ReportDocument) {
     deadlineAt: report.deadlineAt.toISOString(),
     createdAt: report.createdAt.toISOString(),
     decisionNote: report.decisionNote,
+    gridId: report.gridId ?? '',
   };
 }
 
@@ -39,18 +41,34 @@ export class ReportService {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async fileReport(caller: Caller | undefined, input: { category: string; text: string; address: string; photoUrl: string }) {
+  /**
+   * Files a report about the given grid of the caller's community, or the reporter's own grid.
+   * It starts with that grid's worker (grid level); without a grid there is nobody at grid
+   * level to answer, so it starts at the community.
+   */
+  async fileReport(caller: Caller | undefined, input: { category: string; text: string; address: string; photoUrl: string; gridId?: string | undefined }) {
     const known = requireCaller(caller);
     if (known.communityId === '') throw refused('no_community', 'Reports are filed by members of a community.');
+    const { gridId: namedGridId, ...fields } = input;
+    let gridId = '';
+    if (namedGridId === undefined) {
+      gridId = (await this.models.users.findById(known.userId, { gridId: 1 }).lean())?.gridId ?? '';
+    } else {
+      const grid = await this.models.grids.findById(namedGridId, { communityId: 1 }).lean();
+      if (grid?.communityId !== known.communityId)
+        throw new DomainError('invalid_argument', 'unknown_gridId', 'No grid of your community has that id.', [{ path: 'gridId', message: 'unknown grid' }]);
+      gridId = grid._id;
+    }
     const now = this.now();
     const report = await this.models.reports.create({
       _id: randomUUID(),
       communityId: known.communityId,
       street: known.street,
+      gridId,
       reporterUserId: known.userId,
-      ...input,
+      ...fields,
       status: 'open',
-      level: 'grid',
+      level: gridId === '' ? 'community' : 'grid',
       deadlineAt: new Date(now.getTime() + this.responseWindowMs),
       createdAt: now,
     });
@@ -65,15 +83,27 @@ export class ReportService {
     );
   }
 
-  async listReports(caller: Caller | undefined, input: { status?: string | undefined }) {
+  /**
+   * Reports in the caller's scope (their own; an organizer's community; a street admin's street),
+   * narrowed by the filters. A community outside the scope is not found, as everywhere.
+   */
+  async listReports(
+    caller: Caller | undefined,
+    input: { status?: string | undefined; communityId?: string | undefined; gridId?: string | undefined; level?: string | undefined },
+  ) {
     const known = requireCaller(caller);
     const scope = hasRole(known, 'street_admin')
       ? { street: known.street }
       : hasRole(known, 'organizer')
         ? { communityId: known.communityId }
         : { reporterUserId: known.userId };
+    if (input.communityId !== undefined) {
+      const community = await findCommunity(this.models, input.communityId);
+      ensureVisible(known, { id: community._id, street: community.street }, 'The community');
+    }
+    const filters = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
     const reports = await this.models.reports
-      .find({ ...scope, ...(input.status ? { status: input.status } : {}) }, { outbox: 0 })
+      .find({ ...filters, ...scope }, { outbox: 0 })
       .sort({ createdAt: -1 })
       .limit(100)
       .lean();

@@ -1,13 +1,16 @@
-import { attendanceRewardPoints, attendanceVerified, createEvent } from '@lovepoints/events';
+import type { ActivityPatch } from '@lovepoints/contracts';
+import { attendanceRewardPoints, attendanceVerified, attendanceVerifiedV2, createEvent } from '@lovepoints/events';
 import { DomainError, notFound, permissionDenied, unauthenticated } from '@lovepoints/errors';
 import { type Caller, type Role } from '@lovepoints/grpc';
 import { insertUnique, isDuplicateKeyError } from '@lovepoints/mongo';
 import { outboxEntry } from '@lovepoints/outbox';
 import { randomUUID } from 'node:crypto';
 import { canSeeCommunity, conflict, ensureCanManage, ensureVisible, hasRole, refused, requireCaller, requireRole } from './domain/access';
+import { activityChanges, ensureSchedule, lockedFields, rewardOf, signupWindowRefusal } from './domain/activity-rules';
 import { attendedMinutes, distanceMeters, withinCheckinWindow } from './domain/attendance-rules';
 import { issueCheckinCode, verifyCheckinCode } from './domain/checkin-code';
 import { hashPassword, verifyPassword } from './domain/password';
+import { findCommunity } from './store/lookups';
 import type { ActivityDocument, AttendanceDocument, CommunityDocument, UserDocument, VolunteerModels, VolunteerProfileDocument } from './store/models';
 
 export interface VolunteerSettings {
@@ -24,22 +27,38 @@ export interface UserView {
   roles: string[];
   communityId: string;
   street: string;
+  gridId: string;
+  buildingId: string;
 }
 
 export interface ActivityInput {
   title: string;
   category: string;
+  description: string;
   location: { lat: number; lng: number; radiusMeters: number };
   startAt: Date;
   endAt: Date;
   capacity: number;
+  /** Points per hour, or 0 with `rewardPoints` set. */
   pointsPerHour: number;
+  rewardPoints: number | null;
+  signupOpensAt: Date | null;
+  signupClosesAt: Date | null;
 }
 
 const source = 'volunteer';
 
-function userView(user: UserDocument): UserView {
-  return { id: user._id, name: user.name, phone: user.phone, roles: user.roles, communityId: user.communityId, street: user.street };
+export function userView(user: UserDocument): UserView {
+  return {
+    id: user._id,
+    name: user.name,
+    phone: user.phone,
+    roles: user.roles,
+    communityId: user.communityId,
+    street: user.street,
+    gridId: user.gridId ?? '',
+    buildingId: user.buildingId ?? '',
+  };
 }
 
 function communityView(community: CommunityDocument) {
@@ -57,6 +76,10 @@ function activityView(activity: ActivityDocument) {
     endAt: activity.endAt.toISOString(),
     capacity: activity.capacity,
     pointsPerHour: activity.pointsPerHour,
+    ...(activity.rewardPoints === null ? {} : { rewardPoints: activity.rewardPoints }),
+    description: activity.description,
+    signupOpensAt: activity.signupOpensAt?.toISOString() ?? '',
+    signupClosesAt: activity.signupClosesAt?.toISOString() ?? '',
     status: activity.status,
     confirmedCount: activity.confirmedCount,
     createdByUserId: activity.createdByUserId,
@@ -117,10 +140,8 @@ export class VolunteerService {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  private async community(communityId: string): Promise<CommunityDocument> {
-    const community = communityId === '' ? null : await this.models.communities.findById(communityId).lean();
-    if (community === null) throw notFound('The community');
-    return community;
+  private community(communityId: string): Promise<CommunityDocument> {
+    return findCommunity(this.models, communityId);
   }
 
   private async visibleActivity(caller: Caller, activityId: string): Promise<ActivityDocument> {
@@ -279,10 +300,7 @@ export class VolunteerService {
 
   async createActivity(caller: Caller | undefined, input: ActivityInput) {
     const known = requireRole(caller, 'organizer');
-    if (input.endAt.getTime() <= input.startAt.getTime())
-      throw new DomainError('invalid_argument', 'invalid_window', 'The activity must end after it starts.', [
-        { path: 'endAt', message: 'must be after startAt' },
-      ]);
+    ensureSchedule(input);
     const activity = await this.models.activities.create({
       _id: randomUUID(),
       communityId: known.communityId,
@@ -305,17 +323,54 @@ export class VolunteerService {
     return activityView(published);
   }
 
+  /**
+   * Edits an activity within what its state allows (see activity-rules). The update is
+   * conditional on the state read, so an edit racing the first check-in or a publication fails
+   * with a conflict instead of applying to a state it was not checked against; and on the
+   * confirmed count, so the capacity never drops below the places already given.
+   */
+  async updateActivity(caller: Caller | undefined, activityId: string, patch: ActivityPatch) {
+    const known = requireRole(caller, 'organizer', 'street_admin');
+    const activity = await this.visibleActivity(known, activityId);
+    ensureCanManage(known, { id: activity.communityId, street: known.street }, 'The activity');
+    if (activity.status !== 'draft' && activity.status !== 'published')
+      throw conflict('activity_not_editable', `The activity is ${activity.status}; it can no longer be edited.`);
+    const locked = lockedFields(activity.status, patch);
+    if (locked.length > 0)
+      throw new DomainError(
+        'conflict',
+        'field_locked',
+        `The activity is ${activity.status}; ${locked.join(', ')} can no longer change.`,
+        locked.map((path) => ({ path, message: `cannot change once ${activity.status}` })),
+      );
+    const changes = activityChanges(patch);
+    ensureSchedule({ ...activity, ...changes });
+    if (patch.capacity !== undefined && patch.capacity < activity.confirmedCount)
+      throw conflict('capacity_below_confirmed', `${activity.confirmedCount} places are already confirmed; the capacity cannot go below that.`);
+    const updated = await this.models.activities
+      .findOneAndUpdate(
+        { _id: activity._id, status: activity.status, ...(patch.capacity === undefined ? {} : { confirmedCount: { $lte: patch.capacity } }) },
+        { $set: changes, $inc: { revision: 1 }, $push: { edits: { fields: Object.keys(changes), byUserId: known.userId, at: this.now() } } },
+        { new: true },
+      )
+      .lean();
+    if (updated === null) throw conflict('activity_changed', 'The activity changed meanwhile (a check-in, a sign-up or another edit); read it and try again.');
+    if (updated.capacity <= activity.capacity) return activityView(updated);
+    await this.promoteFromWaitlist(updated);
+    return activityView((await this.models.activities.findById(activity._id).lean()) ?? updated);
+  }
+
   async getActivity(caller: Caller | undefined, activityId: string) {
     return activityView(await this.visibleActivity(requireCaller(caller), activityId));
   }
 
   async listActivities(
     caller: Caller | undefined,
-    input: { status?: string | undefined; from?: Date | undefined; to?: Date | undefined; limit: number; cursor: string },
+    input: { status?: string | undefined; communityId?: string | undefined; from?: Date | undefined; to?: Date | undefined; limit: number; cursor: string },
   ) {
     const known = requireCaller(caller);
     const offset = decodeCursor(input.cursor);
-    const filter: Record<string, unknown> = { communityId: known.communityId };
+    const filter: Record<string, unknown> = { communityId: await this.listedCommunities(known, input.communityId) };
     if (input.status !== undefined) filter.status = input.status;
     if (input.from !== undefined || input.to !== undefined) {
       filter.startAt = { ...(input.from ? { $gte: input.from } : {}), ...(input.to ? { $lt: input.to } : {}) };
@@ -330,20 +385,34 @@ export class VolunteerService {
     return { items, nextCursor: page.length > input.limit ? encodeCursor(offset + input.limit) : '' };
   }
 
+  /**
+   * The communities a list covers: the one asked for if the caller may see it (else not found),
+   * otherwise the caller's own, or for a street admin every community of their street.
+   */
+  private async listedCommunities(caller: Caller, communityId: string | undefined): Promise<string | { $in: string[] }> {
+    if (communityId !== undefined) {
+      ensureVisible(caller, { id: communityId, street: (await this.community(communityId)).street }, 'The community');
+      return communityId;
+    }
+    if (!hasRole(caller, 'street_admin')) return caller.communityId;
+    const communities = await this.models.communities.find({ street: caller.street }, { _id: 1 }).limit(1000).lean();
+    return { $in: communities.map((community) => community._id) };
+  }
+
   async signUp(caller: Caller | undefined, activityId: string) {
     const known = requireRole(caller, 'volunteer');
     const activity = await this.visibleActivity(known, activityId);
     if (activity.status !== 'published' && activity.status !== 'in_progress')
       throw refused('activity_not_open', `The activity is ${activity.status}; sign-ups are closed.`);
     if (activity.endAt.getTime() <= this.now().getTime()) throw refused('activity_ended', 'The activity has already ended.');
+    const outsideWindow = signupWindowRefusal(this.now(), activity);
+    if (outsideWindow !== undefined) throw refused(outsideWindow.code, outsideWindow.message);
     const signupId = `${activityId}:${known.userId}`;
     await insertUnique(
       () => this.models.signups.create({ _id: signupId, activityId, userId: known.userId, status: 'waitlisted' }),
       () => conflict('already_signed_up', 'You have already signed up for this activity.'),
     );
-    // The seat is taken by a conditional increment, so concurrent sign-ups never exceed capacity.
-    const seat = await this.models.activities.updateOne({ _id: activityId, confirmedCount: { $lt: activity.capacity } }, { $inc: { confirmedCount: 1 } });
-    if (seat.modifiedCount === 0) return { activityId, userId: known.userId, status: 'waitlisted' };
+    if (!(await this.takeSeat(activity))) return { activityId, userId: known.userId, status: 'waitlisted' };
     const confirmed = await this.models.signups.updateOne({ _id: signupId, status: 'waitlisted' }, { $set: { status: 'confirmed' } });
     // A promotion from the waitlist may have confirmed this sign-up a moment earlier with a seat
     // of its own; then the seat just taken is one too many and goes back.
@@ -371,6 +440,24 @@ export class VolunteerService {
     return { promotedUserId: (await this.promoteFromWaitlist(activity)) ?? '' };
   }
 
+  /**
+   * Takes one place by a conditional increment, so concurrent sign-ups never exceed capacity. The
+   * increment is also conditional on the capacity it was checked against, so it cannot interleave
+   * with an edit lowering the capacity; when an edit changed it, the seat is tried again against
+   * the new capacity.
+   */
+  private async takeSeat(activity: { _id: string; capacity: number }): Promise<boolean> {
+    let capacity = activity.capacity;
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const seat = await this.models.activities.updateOne({ _id: activity._id, capacity, confirmedCount: { $lt: capacity } }, { $inc: { confirmedCount: 1 } });
+      if (seat.modifiedCount === 1) return true;
+      const current = await this.models.activities.findById(activity._id, { capacity: 1 }).lean();
+      if (current === null || current.capacity === capacity) return false;
+      capacity = current.capacity;
+    }
+    return false;
+  }
+
   /** Gives free places to waitlisted volunteers, oldest first; returns the first one promoted. */
   private async promoteFromWaitlist(activity: ActivityDocument): Promise<string | undefined> {
     let first: string | undefined;
@@ -378,8 +465,7 @@ export class VolunteerService {
       const waiting = await this.models.signups.find({ activityId: activity._id, status: 'waitlisted' }).sort({ createdAt: 1, _id: 1 }).limit(1).lean();
       const next = waiting[0];
       if (next === undefined) return first;
-      const seat = await this.models.activities.updateOne({ _id: activity._id, confirmedCount: { $lt: activity.capacity } }, { $inc: { confirmedCount: 1 } });
-      if (seat.modifiedCount === 0) return first;
+      if (!(await this.takeSeat(activity))) return first;
       const promoted = await this.models.signups.updateOne({ _id: next._id, status: 'waitlisted' }, { $set: { status: 'confirmed', promotedAt: this.now() } });
       if (promoted.modifiedCount === 1) {
         first ??= next.userId;
@@ -431,21 +517,41 @@ export class VolunteerService {
       throw refused('outside_time_window', 'Check-in is open from shortly before the start until the end of the activity.');
     const signup = await this.models.signups.findById(`${activity._id}:${known.userId}`).lean();
     if (signup?.status !== 'confirmed') throw refused('not_confirmed', 'Only volunteers with a confirmed sign-up can check in.');
+    const attendance = await this.insertCheckIn(activity, { userId: known.userId, checkedInAt: now, manualEntries: [] }, () =>
+      conflict('already_checked_in', 'You have already checked in to this activity.'),
+    );
+    return attendanceView(attendance);
+  }
+
+  /**
+   * Records a check-in. The activity leaves `published` first: edits of its times and place are
+   * allowed only while it is published, so from then on no edit can move the window or the place
+   * this check-in was checked against. The move is conditional on the revision read, and an edit
+   * that came in between (even if someone else's check-in has since started the activity) makes
+   * this check-in a conflict, to be repeated against the new times.
+   */
+  private async insertCheckIn(
+    activity: ActivityDocument,
+    fields: Pick<AttendanceDocument, 'userId' | 'checkedInAt' | 'manualEntries'>,
+    duplicate: () => DomainError,
+  ): Promise<AttendanceDocument> {
+    const started = await this.models.activities.updateOne(
+      { _id: activity._id, status: { $in: ['published', 'in_progress'] }, revision: activity.revision },
+      { $set: { status: 'in_progress' } },
+    );
+    if (started.matchedCount === 0) throw conflict('activity_changed', 'The activity changed a moment ago; check in again.');
     const attendance = await insertUnique(
       () =>
         this.models.attendances.create({
-          _id: `${activity._id}:${known.userId}`,
+          _id: `${activity._id}:${fields.userId}`,
           activityId: activity._id,
-          userId: known.userId,
           communityId: activity.communityId,
-          checkedInAt: now,
           status: 'checked_in',
+          ...fields,
         }),
-      () => conflict('already_checked_in', 'You have already checked in to this activity.'),
+      duplicate,
     );
-    if (activity.status === 'published')
-      await this.models.activities.updateOne({ _id: activity._id, status: 'published' }, { $set: { status: 'in_progress' } });
-    return attendanceView(attendance.toObject());
+    return attendance.toObject();
   }
 
   async checkOut(caller: Caller | undefined, input: { activityId: string; code: string; lat: number; lng: number }) {
@@ -485,22 +591,10 @@ export class VolunteerService {
         throw refused('outside_time_window', 'That time is outside the check-in window.');
       const signup = await this.models.signups.findById(attendanceId).lean();
       if (signup?.status !== 'confirmed') throw refused('not_confirmed', 'Only volunteers with a confirmed sign-up can be checked in.');
-      const attendance = await insertUnique(
-        () =>
-          this.models.attendances.create({
-            _id: attendanceId,
-            activityId: activity._id,
-            userId: input.userId,
-            communityId: activity.communityId,
-            checkedInAt: at,
-            status: 'checked_in',
-            manualEntries: [entry],
-          }),
-        () => conflict('already_checked_in', 'That volunteer has already checked in.'),
+      const attendance = await this.insertCheckIn(activity, { userId: input.userId, checkedInAt: at, manualEntries: [entry] }, () =>
+        conflict('already_checked_in', 'That volunteer has already checked in.'),
       );
-      if (activity.status === 'published')
-        await this.models.activities.updateOne({ _id: activity._id, status: 'published' }, { $set: { status: 'in_progress' } });
-      return attendanceView(attendance.toObject());
+      return attendanceView(attendance);
     }
     const attendance = await this.models.attendances.findById(attendanceId).lean();
     if (attendance === null) throw refused('not_checked_in', 'That volunteer has not checked in.');
@@ -533,6 +627,20 @@ export class VolunteerService {
       .lean();
     if (cancelled === null) throw conflict('activity_closed', `The activity is ${activity.status}; it can no longer be cancelled.`);
     return activityView(cancelled);
+  }
+
+  /**
+   * The AttendanceVerified event of one attendance; its id is derived from the attendance, so
+   * completing again produces the same event. Hourly rewards travel as version 1, which every
+   * consumer knows; fixed rewards need version 2.
+   */
+  private attendanceVerifiedEvent(activity: ActivityDocument, attendance: { attendanceId: string; userId: string; minutes: number; verifiedAt: Date }) {
+    const fields = { id: `attendance-verified:${attendance.attendanceId}`, source, subject: attendance.attendanceId };
+    const facts = { ...attendance, activityId: activity._id, communityId: activity.communityId, verifiedAt: attendance.verifiedAt.toISOString() };
+    const reward = rewardOf(activity);
+    return reward.rule === 'per_hour'
+      ? createEvent(attendanceVerified, { ...fields, data: { ...facts, pointsPerHour: reward.pointsPerHour } })
+      : createEvent(attendanceVerifiedV2, { ...fields, data: { ...facts, reward } });
   }
 
   /**
@@ -569,20 +677,7 @@ export class VolunteerService {
           : attendedMinutes({ checkedInAt: attendance.checkedInAt, checkedOutAt: closedAt }, activity, this.settings.attendanceMinutesStep);
       const minutes = adjustment?.minutes ?? measuredMinutes;
       if (attendance.status !== 'verified') {
-        const event = createEvent(attendanceVerified, {
-          id: `attendance-verified:${attendance._id}`,
-          source,
-          subject: attendance._id,
-          data: {
-            attendanceId: attendance._id,
-            activityId: activity._id,
-            userId: attendance.userId,
-            communityId: activity.communityId,
-            minutes,
-            pointsPerHour: activity.pointsPerHour,
-            verifiedAt: now.toISOString(),
-          },
-        });
+        const event = this.attendanceVerifiedEvent(activity, { attendanceId: attendance._id, userId: attendance.userId, minutes, verifiedAt: now });
         await this.models.attendances.updateOne(
           { _id: attendance._id, status: { $ne: 'verified' } },
           {
@@ -598,7 +693,7 @@ export class VolunteerService {
         attendanceId: attendance._id,
         userId: attendance.userId,
         minutes,
-        points: attendanceRewardPoints({ minutes, pointsPerHour: activity.pointsPerHour }),
+        points: attendanceRewardPoints({ minutes, reward: rewardOf(activity) }),
         checkoutMissing: attendance.status === 'verified' ? attendance.checkoutMissing : checkoutMissing,
       });
     }

@@ -1,4 +1,12 @@
-import { cancelActivityInput, checkInput, completeActivityInput, createActivityInput, listActivitiesInput, recordAttendanceInput } from '@lovepoints/contracts';
+import {
+  cancelActivityInput,
+  checkInput,
+  completeActivityInput,
+  createActivityInput,
+  listActivitiesInput,
+  recordAttendanceInput,
+  updateActivityInput,
+} from '@lovepoints/contracts';
 import { callUnary } from '@lovepoints/grpc';
 import { z } from 'zod';
 import { defineRoute } from '../http/route';
@@ -13,11 +21,29 @@ const activityView = z.object({
   startAt: z.string(),
   endAt: z.string(),
   capacity: z.number(),
-  pointsPerHour: z.number(),
+  pointsPerHour: z.number().describe('0 when the activity gives a fixed reward'),
+  rewardPoints: z.number().nullable().describe('fixed points per verified attendance; null when rewarded by the hour'),
+  description: z.string(),
+  signupOpensAt: z.string().nullable(),
+  signupClosesAt: z.string().nullable(),
   status: z.string(),
   confirmedCount: z.number(),
   createdByUserId: z.string(),
 });
+
+/**
+ * proto3 leaves out an absent reward and sends absent times as ''; the API says null. The
+ * decoder's `_rewardPoints` marks a present optional field and is not part of the API.
+ */
+function toActivityView<Reply extends { rewardPoints?: number; _rewardPoints?: string; signupOpensAt: string; signupClosesAt: string }>(activity: Reply) {
+  const { _rewardPoints: _presence, ...fields } = activity;
+  return {
+    ...fields,
+    rewardPoints: activity.rewardPoints ?? null,
+    signupOpensAt: emptyToNull(activity.signupOpensAt),
+    signupClosesAt: emptyToNull(activity.signupClosesAt),
+  };
+}
 const attendanceView = z.object({
   id: z.string(),
   activityId: z.string(),
@@ -61,7 +87,8 @@ export const activityRoutes = [
     body: createActivityInput,
     successStatus: 201,
     response: activityView,
-    handler: ({ body, caller }, context) => callUnary(context.clients.volunteer, 'createActivity', body, { caller, deadlineMs: context.deadlineMs }),
+    handler: async ({ body, caller }, context) =>
+      toActivityView(await callUnary(context.clients.volunteer, 'createActivity', body, { caller, deadlineMs: context.deadlineMs })),
   }),
   defineRoute({
     method: 'post',
@@ -73,13 +100,13 @@ export const activityRoutes = [
     params: idParams,
     successStatus: 200,
     response: activityView,
-    handler: ({ params, caller }, context) =>
-      callUnary(context.clients.volunteer, 'publishActivity', { activityId: params.id }, { caller, deadlineMs: context.deadlineMs }),
+    handler: async ({ params, caller }, context) =>
+      toActivityView(await callUnary(context.clients.volunteer, 'publishActivity', { activityId: params.id }, { caller, deadlineMs: context.deadlineMs })),
   }),
   defineRoute({
     method: 'get',
     path: '/api/v1/activities',
-    summary: 'Activities of your community, newest start first',
+    summary: 'Activities of your community (street admins: of their street, or the community given), newest start first',
     tag: 'activities',
     access: 'signed_in',
     query: listActivitiesInput,
@@ -89,10 +116,16 @@ export const activityRoutes = [
       const page = await callUnary(
         context.clients.volunteer,
         'listActivities',
-        { status: query.status ?? '', from: query.from ?? '', to: query.to ?? '', page: { limit: query.limit, cursor: query.cursor } },
+        {
+          status: query.status ?? '',
+          communityId: query.communityId ?? '',
+          from: query.from ?? '',
+          to: query.to ?? '',
+          page: { limit: query.limit, cursor: query.cursor },
+        },
         { caller, deadlineMs: context.deadlineMs },
       );
-      return { items: page.items, nextCursor: emptyToNull(page.nextCursor) };
+      return { items: page.items.map(toActivityView), nextCursor: emptyToNull(page.nextCursor) };
     },
   }),
   defineRoute({
@@ -104,8 +137,32 @@ export const activityRoutes = [
     params: idParams,
     successStatus: 200,
     response: activityView,
-    handler: ({ params, caller }, context) =>
-      callUnary(context.clients.volunteer, 'getActivity', { activityId: params.id }, { caller, deadlineMs: context.deadlineMs }),
+    handler: async ({ params, caller }, context) =>
+      toActivityView(await callUnary(context.clients.volunteer, 'getActivity', { activityId: params.id }, { caller, deadlineMs: context.deadlineMs })),
+  }),
+  defineRoute({
+    method: 'patch',
+    path: '/api/v1/activities/:id',
+    summary:
+      'Edit an activity: a draft takes any field; a published one (nobody checked in yet) all but its reward, the capacity not below the confirmed places (raising it promotes the waitlist); later states none (409). `null` removes a sign-up limit',
+    tag: 'activities',
+    access: 'signed_in',
+    roles: ['organizer', 'street_admin'],
+    params: idParams,
+    body: updateActivityInput,
+    successStatus: 200,
+    response: activityView,
+    handler: async ({ params, body, caller }, context) => {
+      const { signupOpensAt, signupClosesAt, ...fields } = body;
+      const request = {
+        activityId: params.id,
+        ...fields,
+        // null removes a limit; the gRPC request says that with a present empty string.
+        ...(signupOpensAt === undefined ? {} : { signupOpensAt: signupOpensAt ?? '' }),
+        ...(signupClosesAt === undefined ? {} : { signupClosesAt: signupClosesAt ?? '' }),
+      };
+      return toActivityView(await callUnary(context.clients.volunteer, 'updateActivity', request, { caller, deadlineMs: context.deadlineMs }));
+    },
   }),
   defineRoute({
     method: 'post',
@@ -179,8 +236,15 @@ export const activityRoutes = [
     body: cancelActivityInput,
     successStatus: 200,
     response: activityView,
-    handler: ({ params, body, caller }, context) =>
-      callUnary(context.clients.volunteer, 'cancelActivity', { activityId: params.id, reason: body.reason }, { caller, deadlineMs: context.deadlineMs }),
+    handler: async ({ params, body, caller }, context) =>
+      toActivityView(
+        await callUnary(
+          context.clients.volunteer,
+          'cancelActivity',
+          { activityId: params.id, reason: body.reason },
+          { caller, deadlineMs: context.deadlineMs },
+        ),
+      ),
   }),
   defineRoute({
     method: 'post',

@@ -1,4 +1,4 @@
-import { loginInput, registerInput } from '@lovepoints/contracts';
+import { loginInput, registerInput, updateMyPlaceInput } from '@lovepoints/contracts';
 import { callUnary } from '@lovepoints/grpc';
 import { z } from 'zod';
 import { DomainError } from '@lovepoints/errors';
@@ -82,6 +82,24 @@ export const authRoutes = [
     handler: async ({ caller }, context) => {
       const user = await callUnary(context.clients.volunteer, 'getUser', { userId: caller?.userId ?? '' }, { caller, deadlineMs: context.deadlineMs });
       return toUserView(user);
+    },
+  }),
+  defineRoute({
+    method: 'patch',
+    path: '/api/v1/me',
+    summary: 'Say where you live in your community: a grid, and a building in it (null removes; a building alone implies its grid)',
+    tag: 'auth',
+    access: 'signed_in',
+    body: updateMyPlaceInput,
+    successStatus: 200,
+    response: userView,
+    handler: async ({ body, caller }, context) => {
+      // null removes; the gRPC request says that with a present empty string.
+      const request = {
+        ...(body.gridId === undefined ? {} : { gridId: body.gridId ?? '' }),
+        ...(body.buildingId === undefined ? {} : { buildingId: body.buildingId ?? '' }),
+      };
+      return toUserView(await callUnary(context.clients.volunteer, 'updateMyPlace', request, { caller, deadlineMs: context.deadlineMs }));
     },
   }),
 ];

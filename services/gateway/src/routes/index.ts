@@ -4,7 +4,17 @@ import { peopleRoutes } from './people.routes';
 import { pointsRoutes } from './points.routes';
 import { redeemRoutes } from './redeem.routes';
 import { reportRoutes } from './reports.routes';
+import { teamRoutes } from './teams.routes';
 import { timebankRoutes } from './timebank.routes';
 
 /** Every API v1 route; mounted and documented from this one list. */
-export const apiRoutes = [...authRoutes, ...peopleRoutes, ...activityRoutes, ...pointsRoutes, ...reportRoutes, ...redeemRoutes, ...timebankRoutes];
+export const apiRoutes = [
+  ...authRoutes,
+  ...peopleRoutes,
+  ...activityRoutes,
+  ...pointsRoutes,
+  ...reportRoutes,
+  ...redeemRoutes,
+  ...timebankRoutes,
+  ...teamRoutes,
+];

@@ -1,8 +1,8 @@
-import { acceptReportInput, fileReportInput, rejectReportInput, reportStatus } from '@lovepoints/contracts';
+import { acceptReportInput, fileReportInput, listReportsInput, rejectReportInput } from '@lovepoints/contracts';
 import { callUnary } from '@lovepoints/grpc';
 import { z } from 'zod';
 import { defineRoute } from '../http/route';
-import { idParams, pageOf } from './views';
+import { emptyToNull, idParams, pageOf } from './views';
 
 const reportView = z.object({
   id: z.string(),
@@ -17,16 +17,19 @@ const reportView = z.object({
   deadlineAt: z.string(),
   createdAt: z.string(),
   decisionNote: z.string(),
+  gridId: z.string().nullable().describe('the grid it concerns; null: it started at community level'),
 });
 
 type ReportView = z.output<typeof reportView>;
-const asView = (report: { status: string; level: string } & Omit<ReportView, 'status' | 'level'>) => report as ReportView;
+const asView = (report: { status: string; level: string; gridId: string } & Omit<ReportView, 'status' | 'level' | 'gridId'>) =>
+  ({ ...report, gridId: emptyToNull(report.gridId) }) as ReportView;
 
 export const reportRoutes = [
   defineRoute({
     method: 'post',
     path: '/api/v1/reports',
-    summary: 'Report a problem in your community (我有事要说); unanswered reports move up grid → community → street',
+    summary:
+      'Report a problem in your community (我有事要说), about your grid or the one named; unanswered reports move up grid → community → street (without a grid they start at the community)',
     tag: 'reports',
     access: 'signed_in',
     body: fileReportInput,
@@ -38,14 +41,16 @@ export const reportRoutes = [
   defineRoute({
     method: 'get',
     path: '/api/v1/reports',
-    summary: 'Your reports; organizers see their community’s, street admins those escalated in their street',
+    summary:
+      'Your reports; organizers see their community’s, street admins their street’s (narrow by communityId), each filterable by grid and by the level now answering',
     tag: 'reports',
     access: 'signed_in',
-    query: z.object({ status: reportStatus.optional() }),
+    query: listReportsInput,
     successStatus: 200,
     response: pageOf(reportView),
     handler: async ({ query, caller }, context) => {
-      const { reports } = await callUnary(context.clients.volunteer, 'listReports', { status: query.status ?? '' }, { caller, deadlineMs: context.deadlineMs });
+      const request = { status: query.status ?? '', communityId: query.communityId ?? '', gridId: query.gridId ?? '', level: query.level ?? '' };
+      const { reports } = await callUnary(context.clients.volunteer, 'listReports', request, { caller, deadlineMs: context.deadlineMs });
       return { items: reports.map(asView), nextCursor: null };
     },
   }),

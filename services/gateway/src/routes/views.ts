@@ -8,17 +8,24 @@ export const userView = z.object({
   roles: z.array(z.string()),
   communityId: z.string().nullable(),
   street: z.string(),
+  gridId: z.string().nullable().describe('the grid of the community the user lives in'),
+  buildingId: z.string().nullable().describe('the building, in that grid, the user lives in'),
 });
 export type UserView = z.output<typeof userView>;
 
-export function toUserView(user: { id: string; name: string; phone: string; roles: string[]; communityId: string; street: string }): UserView {
+/** The volunteer service's user, where an absent community, grid or building is ''. */
+type UserReply = Omit<UserView, 'communityId' | 'gridId' | 'buildingId'> & Record<'communityId' | 'gridId' | 'buildingId', string>;
+
+export function toUserView(user: UserReply): UserView {
   return {
     id: user.id,
     name: user.name,
     phone: user.phone,
     roles: user.roles,
-    communityId: user.communityId === '' ? null : user.communityId,
+    communityId: emptyToNull(user.communityId),
     street: user.street,
+    gridId: emptyToNull(user.gridId),
+    buildingId: emptyToNull(user.buildingId),
   };
 }
 

@@ -1,4 +1,4 @@
-import { attendanceVerified, InvalidEventError, parseEvent } from '@lovepoints/events';
+import { attendanceVerified, attendanceVerifiedV2, InvalidEventError, parseEvent, peekEventType } from '@lovepoints/events';
 import { DomainError } from '@lovepoints/errors';
 import { type KafkaClient, PermanentMessageError } from '@lovepoints/kafka';
 import type { PointsService } from '../points.service';
@@ -15,7 +15,9 @@ export function runAttendanceConsumer(kafka: KafkaClient, service: PointsService
     handle: async (message) => {
       let event;
       try {
-        event = parseEvent(attendanceVerified, message.value);
+        // Version 1 (hourly rate) and version 2 (hourly or fixed reward) are both on the topic.
+        const { version } = peekEventType(message.value);
+        event = version === 2 ? parseEvent(attendanceVerifiedV2, message.value) : parseEvent(attendanceVerified, message.value);
       } catch (error) {
         if (error instanceof InvalidEventError) throw new PermanentMessageError(error.message);
         throw error;

@@ -14,6 +14,9 @@ export interface UserDocument {
   roles: string[];
   communityId: string;
   street: string;
+  /** Where in the community the user lives; '' when not given. */
+  gridId: string;
+  buildingId: string;
   createdAt: Date;
 }
 
@@ -38,6 +41,48 @@ export interface VolunteerProfileDocument {
   createdAt: Date;
 }
 
+export interface GridDocument {
+  _id: string;
+  communityId: string;
+  /** The community's street, kept here so visibility is checked without reading the community. */
+  street: string;
+  name: string;
+  leaderUserId: string | null;
+  createdAt: Date;
+}
+
+export interface BuildingDocument {
+  _id: string;
+  gridId: string;
+  communityId: string;
+  street: string;
+  name: string;
+  createdAt: Date;
+}
+
+export interface TeamMemberEntry {
+  userId: string;
+  role: 'leader' | 'member';
+  joinedAt: Date;
+  addedByUserId: string;
+}
+
+/**
+ * A volunteer team (服务队). Members live inside the team document, so joining, leaving and the
+ * size limit are each one conditional single-document update.
+ */
+export interface TeamDocument {
+  _id: string;
+  communityId: string;
+  street: string;
+  name: string;
+  description: string;
+  leaderUserId: string;
+  members: TeamMemberEntry[];
+  createdByUserId: string;
+  createdAt: Date;
+}
+
 export type ActivityStatus = 'draft' | 'published' | 'in_progress' | 'completed' | 'cancelled';
 
 export interface ActivityDocument {
@@ -49,12 +94,22 @@ export interface ActivityDocument {
   startAt: Date;
   endAt: Date;
   capacity: number;
+  /** Points per verified hour; 0 when the activity gives a fixed reward instead. */
   pointsPerHour: number;
+  /** Fixed points per verified attendance, or null when the activity pays by the hour. */
+  rewardPoints: number | null;
+  description: string;
+  signupOpensAt: Date | null;
+  signupClosesAt: Date | null;
   status: ActivityStatus;
   confirmedCount: number;
   createdByUserId: string;
   createdAt: Date;
   cancelReason: string;
+  /** Counts the edits, so a check-in can tell whether the times it was checked against still hold. */
+  revision: number;
+  /** Who changed which fields after creation, and when. */
+  edits: { fields: string[]; byUserId: string; at: Date }[];
 }
 
 export interface SignupDocument {
@@ -90,6 +145,8 @@ export interface ReportDocument {
   _id: string;
   communityId: string;
   street: string;
+  /** The grid it concerns; '' when none was known, and then it started at community level. */
+  gridId: string;
   reporterUserId: string;
   category: string;
   text: string;
@@ -116,6 +173,8 @@ export function createModels(connection: Connection) {
       roles: { type: [String], default: ['resident'] },
       communityId: { type: String, default: '' },
       street: { type: String, default: '' },
+      gridId: { type: String, default: '' },
+      buildingId: { type: String, default: '' },
       createdAt: { type: Date, default: () => new Date() },
     }),
   );
@@ -127,6 +186,39 @@ export function createModels(connection: Connection) {
   });
   communitySchema.index({ street: 1, name: 1 }, { unique: true });
   const communities = connection.model<CommunityDocument>('Community', communitySchema);
+  const gridSchema = new Schema<GridDocument>({
+    _id: String,
+    communityId: { type: String, required: true },
+    street: { type: String, required: true },
+    name: { type: String, required: true },
+    leaderUserId: { type: String, default: null },
+    createdAt: { type: Date, default: () => new Date() },
+  });
+  gridSchema.index({ communityId: 1, name: 1 }, { unique: true });
+  const grids = connection.model<GridDocument>('Grid', gridSchema);
+  const buildingSchema = new Schema<BuildingDocument>({
+    _id: String,
+    gridId: { type: String, required: true },
+    communityId: { type: String, required: true },
+    street: { type: String, required: true },
+    name: { type: String, required: true },
+    createdAt: { type: Date, default: () => new Date() },
+  });
+  buildingSchema.index({ gridId: 1, name: 1 }, { unique: true });
+  const buildings = connection.model<BuildingDocument>('Building', buildingSchema);
+  const teamSchema = new Schema<TeamDocument>({
+    _id: String,
+    communityId: { type: String, required: true },
+    street: { type: String, required: true },
+    name: { type: String, required: true },
+    description: { type: String, default: '' },
+    leaderUserId: { type: String, required: true },
+    members: { type: [{ _id: false, userId: String, role: String, joinedAt: Date, addedByUserId: String }], default: [] },
+    createdByUserId: { type: String, required: true },
+    createdAt: { type: Date, default: () => new Date() },
+  });
+  teamSchema.index({ communityId: 1, name: 1 }, { unique: true });
+  const teams = connection.model<TeamDocument>('Team', teamSchema);
   const profiles = connection.model<VolunteerProfileDocument>(
     'VolunteerProfile',
     new Schema<VolunteerProfileDocument>({
@@ -152,11 +244,17 @@ export function createModels(connection: Connection) {
     endAt: { type: Date, required: true },
     capacity: { type: Number, required: true },
     pointsPerHour: { type: Number, required: true },
+    rewardPoints: { type: Number, default: null },
+    description: { type: String, default: '' },
+    signupOpensAt: { type: Date, default: null },
+    signupClosesAt: { type: Date, default: null },
     status: { type: String, required: true },
     confirmedCount: { type: Number, default: 0 },
     createdByUserId: { type: String, required: true },
     createdAt: { type: Date, default: () => new Date() },
     cancelReason: { type: String, default: '' },
+    revision: { type: Number, default: 0 },
+    edits: { type: [{ _id: false, fields: [String], byUserId: String, at: Date }], default: [] },
   });
   activitySchema.index({ communityId: 1, startAt: -1 });
   const activities = connection.model<ActivityDocument>('Activity', activitySchema);
@@ -193,6 +291,7 @@ export function createModels(connection: Connection) {
     _id: String,
     communityId: { type: String, required: true },
     street: { type: String, required: true },
+    gridId: { type: String, default: '' },
     reporterUserId: { type: String, required: true },
     category: { type: String, required: true },
     text: { type: String, required: true },
@@ -211,7 +310,7 @@ export function createModels(connection: Connection) {
   reportSchema.index({ communityId: 1, createdAt: -1 });
   reportSchema.index({ status: 1, deadlineAt: 1 });
   const reports = connection.model<ReportDocument>('Report', reportSchema);
-  return { users, communities, profiles, activities, signups, attendances, reports };
+  return { users, communities, grids, buildings, teams, profiles, activities, signups, attendances, reports };
 }
 
 export type VolunteerModels = ReturnType<typeof createModels>;
