@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { permissionDenied } from '@lovepoints/errors';
+import { permissionDenied, unauthenticated } from '@lovepoints/errors';
 
 export const roles = ['resident', 'volunteer', 'shopkeeper', 'organizer', 'street_admin'] as const;
 export type Role = (typeof roles)[number];
@@ -57,4 +57,20 @@ export function callerFromMetadata(metadata: grpc.Metadata): Caller | undefined 
  */
 export function requireServiceCaller(caller: Caller | undefined, what: string): void {
   if (caller !== undefined) throw permissionDenied(`${what} are for platform services only.`);
+}
+
+/** The caller, or UNAUTHENTICATED for an anonymous call to something that needs one. */
+export function requireCaller(caller: Caller | undefined): Caller {
+  if (caller === undefined) throw unauthenticated();
+  return caller;
+}
+
+export function hasRole(caller: Caller, role: Role): boolean {
+  return caller.roles.includes(role);
+}
+
+export function requireRole(caller: Caller | undefined, ...allowed: Role[]): Caller {
+  const known = requireCaller(caller);
+  if (!allowed.some((role) => hasRole(known, role))) throw permissionDenied(`This needs the role ${allowed.join(' or ')}.`);
+  return known;
 }
