@@ -52,6 +52,7 @@ export default async function globalSetup(): Promise<void> {
     TEST_MONGO_URL: platform.mongoUrl,
     TEST_VOLUNTEER_GRPC_ADDRESS: `127.0.0.1:${ports.volunteer}`,
     TEST_POINTS_GRPC_ADDRESS: `127.0.0.1:${ports.points}`,
+    TEST_REDEEM_GRPC_ADDRESS: `127.0.0.1:${ports.redeem}`,
     TEST_ADMIN_PHONE: adminPhone,
     TEST_ADMIN_PASSWORD: adminPassword,
   });

@@ -1,3 +1,4 @@
 export * from './common';
 export * from './volunteer';
 export * from './services';
+export * from './redeem';
