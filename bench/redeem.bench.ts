@@ -1,9 +1,9 @@
 import { type Caller, callUnary, createClients, type ServiceClients } from '@lovepoints/grpc';
 import { createLogger } from '@lovepoints/logging';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { type Platform, startPlatform } from '../deploy/local/platform';
+import { startPlatform } from '../deploy/local/platform';
 import { type LoadResult, runClosedLoop } from './support/load';
 import { describeMachine, formatNumber, markdownTable, writeOwnedSection } from './support/report';
 
@@ -127,9 +127,7 @@ async function main(): Promise<void> {
   const logger = createLogger('bench-redeem', 'warn');
   const logDirectory = mkdtempSync(path.join(tmpdir(), 'lovepoints-bench-redeem-'));
   say(`starting the platform (service logs in ${logDirectory})`);
-  let platform: Platform | undefined;
-  process.once('SIGINT', () => void (platform?.stop() ?? Promise.resolve()).finally(() => process.exit(130)));
-  platform = await startPlatform({
+  const platform = await startPlatform({
     logger,
     persistent: false,
     ports,
@@ -145,6 +143,7 @@ async function main(): Promise<void> {
       REDEEM_RECOVERY_INTERVAL_MS: '600000',
     },
   });
+  process.once('SIGINT', () => void platform.stop().finally(() => process.exit(130)));
   const clients = createClients({
     volunteer: `127.0.0.1:${ports.volunteer}`,
     points: `127.0.0.1:${ports.points}`,
@@ -167,7 +166,10 @@ async function main(): Promise<void> {
     const items = await callUnary(clients.redeem, 'listItems', { shopId: fixture.shopId }, { caller: fixture.keeper, deadlineMs: 30_000 });
     const unitsTaken = items.items.reduce((total, item) => total + (1_000_000 - item.stock), 0);
     const ordersMade = 100 + placed.operations + 100 + purchased.operations;
+    // Other work on the machine shows in the figures; the load average says how much there was.
+    const [load1 = 0, load5 = 0] = loadavg();
     const checks = [
+      `machine load average while measuring: ${formatNumber(load1)} (1 min), ${formatNumber(load5)} (5 min), on ${describeMachine().processors} cores`,
       `VerifyLedger: ${verified.differences.length} differences over ${verified.accountsChecked} accounts and ${verified.transfersChecked} transfers`,
       `units taken from stock ${unitsTaken} = orders made ${ordersMade} (warm-up included): ${unitsTaken === ordersMade ? 'yes' : 'NO'}`,
       `shop's posted balance ${shopAccount.balancePosted} points, held for it ${shopAccount.creditsPending} points`,

@@ -434,33 +434,47 @@ export class OrderService {
     return { items: items.map((order) => this.view(order, true)), nextCursor: page.length > input.limit && last ? encodeCursor(last) : '' };
   }
 
-  /**
-   * Takes one of the shop's allowed pickup attempts of this window, or refuses with 429. A
-   * successful pickup gives its attempt back, so only wrong codes use the allowance up; taking
-   * before looking makes the limit exact however many attempts run at once, on any gateway.
-   */
-  private async takePickupAttempt(shopId: string): Promise<string> {
+  /** The shop's counter of wrong pickup codes for the current window. */
+  private async pickupWindow(shopId: string): Promise<string> {
     const windowMs = this.settings.pickupFailureWindowMs;
     const windowStart = Math.floor(Date.now() / windowMs) * windowMs;
     const id = `${shopId}:${windowStart}`;
     await ensureDocument(this.models.pickupFailures, id, { count: 0, windowEndsAt: new Date(windowStart + windowMs) });
-    const taken = await this.models.pickupFailures.updateOne({ _id: id, count: { $lt: this.settings.pickupFailuresMax } }, { $inc: { count: 1 } });
-    if (taken.modifiedCount === 0) {
-      throw new DomainError('rate_limited', 'too_many_pickup_failures', 'Too many wrong pickup codes at this shop; wait a few minutes and try again.');
-    }
     return id;
   }
 
-  /** The shop's owner hands the goods over for a pickup code. */
+  private tooManyFailures(): DomainError {
+    return new DomainError('rate_limited', 'too_many_pickup_failures', 'Too many wrong pickup codes at this shop; wait a few minutes and try again.');
+  }
+
+  /**
+   * Counts a wrong code, or refuses with 429 when the window's allowance is used up. The count
+   * only grows while below the limit (a conditional `$inc`), so however many wrong codes arrive
+   * at once, on any gateway, at most the limit of them get an answer other than 429.
+   */
+  private async countPickupFailure(windowId: string): Promise<void> {
+    const counted = await this.models.pickupFailures.updateOne({ _id: windowId, count: { $lt: this.settings.pickupFailuresMax } }, { $inc: { count: 1 } });
+    if (counted.modifiedCount === 0) throw this.tooManyFailures();
+  }
+
+  /**
+   * The shop's owner hands the goods over for a pickup code. While the shop has used up its
+   * allowance of wrong codes every code is refused, the right ones too, or the 429s would tell
+   * which guesses were right.
+   */
   async confirmPickup(caller: Caller | undefined, shopId: string, input: { pickupCode: string; idempotencyKey: string }) {
     const shop = await this.shops.ownShop(caller, shopId);
-    const attemptId = await this.takePickupAttempt(shop._id);
+    const windowId = await this.pickupWindow(shop._id);
     const order = await this.models.orders.findOne({ pickupKey: pickupKey(shop._id, normalizePickupCode(input.pickupCode)) }, withoutOutbox).lean();
+    const replaying = order?.phase === 'fulfilled' && input.idempotencyKey !== '' && order.pickupIdempotencyKey === input.idempotencyKey;
+    if (order?.phase !== 'pending_pickup' && !replaying) await this.countPickupFailure(windowId);
+    else if (((await this.models.pickupFailures.findById(windowId).lean())?.count ?? 0) >= this.settings.pickupFailuresMax) throw this.tooManyFailures();
     if (order === null || order.kind !== 'order' || order.phase === 'reserving' || order.phase === 'failed') {
       throw new DomainError('not_found', 'pickup_code_unknown', 'No order of this shop has that pickup code.', [
         { path: 'pickupCode', message: 'unknown code' },
       ]);
     }
+    if (replaying) return this.view(order, false);
     const now = this.now();
     if (order.phase === 'pending_pickup' && order.expiresAt.getTime() <= now.getTime()) {
       const claimed = await this.claimRelease(order._id, ['pending_pickup'], 'expired');
@@ -476,22 +490,12 @@ export class OrderService {
       .lean();
     if (claimed === null) {
       const current = (await this.models.orders.findById(order._id, withoutOutbox).lean()) ?? order;
-      if (current.phase === 'fulfilled' && input.idempotencyKey !== '' && current.pickupIdempotencyKey === input.idempotencyKey) {
-        await this.giveBackPickupAttempt(attemptId);
-        return this.view(current, false);
-      }
       if (current.phase === 'fulfilled' || current.phase === 'fulfilling') throw conflict('pickup_code_used', 'That pickup code was already used.');
       if (current.phase === 'expired' || current.releaseTo === 'expired')
         throw conflict('pickup_code_expired', 'The order has expired; its points were returned.');
       throw conflict('order_cancelled', 'The order was cancelled.');
     }
-    const fulfilled = await this.fulfil(claimed);
-    await this.giveBackPickupAttempt(attemptId);
-    return this.view(fulfilled, false);
-  }
-
-  private async giveBackPickupAttempt(attemptId: string): Promise<void> {
-    await this.models.pickupFailures.updateOne({ _id: attemptId, count: { $gt: 0 } }, { $inc: { count: -1 } });
+    return this.view(await this.fulfil(claimed), false);
   }
 
   issueMemberCode(caller: Caller | undefined) {
