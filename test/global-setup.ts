@@ -59,6 +59,7 @@ export default async function globalSetup(): Promise<void> {
     TEST_VOLUNTEER_GRPC_ADDRESS: `127.0.0.1:${ports.volunteer}`,
     TEST_POINTS_GRPC_ADDRESS: `127.0.0.1:${ports.points}`,
     TEST_TIMEBANK_GRPC_ADDRESS: `127.0.0.1:${ports.timebank}`,
+    TEST_REDEEM_GRPC_ADDRESS: `127.0.0.1:${ports.redeem}`,
     TEST_ADMIN_PHONE: adminPhone,
     TEST_ADMIN_PASSWORD: adminPassword,
   });

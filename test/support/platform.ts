@@ -12,9 +12,11 @@ export const platform = z
     TEST_VOLUNTEER_GRPC_ADDRESS: z.string(),
     TEST_POINTS_GRPC_ADDRESS: z.string(),
     TEST_TIMEBANK_GRPC_ADDRESS: z.string(),
+    TEST_REDEEM_GRPC_ADDRESS: z.string(),
     TEST_POINTS_MONGO_DB: z.string().default('lovepoints_test_points'),
     TEST_VOLUNTEER_MONGO_DB: z.string().default('lovepoints_test_volunteer'),
     TEST_TIMEBANK_MONGO_DB: z.string().default('lovepoints_test_timebank'),
+    TEST_REDEEM_MONGO_DB: z.string().default('lovepoints_test_redeem'),
     TEST_ADMIN_PHONE: z.string(),
     TEST_ADMIN_PASSWORD: z.string(),
   })

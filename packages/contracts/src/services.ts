@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import { dateTime, identifier } from './common';
 
-export const createShopInput = z.object({ name: z.string().trim().min(1, 'required').max(100), ownerUserId: identifier });
-
 export const serviceCategory = z.enum(['companionship', 'shopping', 'cleaning', 'medical_escort', 'repair', 'other']);
 export const serviceRequestStatus = z.enum(['open', 'accepted', 'in_progress', 'completed', 'disputed', 'verified', 'rated', 'cancelled']);
 

@@ -54,6 +54,16 @@ export function unauthenticated(message = 'Sign in first.'): DomainError {
   return new DomainError('unauthenticated', 'unauthenticated', message);
 }
 
+/** A refusal because of the current state (already decided, out of stock): 409. */
+export function conflict(code: string, message: string): DomainError {
+  return new DomainError('conflict', code, message);
+}
+
+/** A refusal by a business rule (closed shop, limit reached): 422. */
+export function refused(code: string, message: string): DomainError {
+  return new DomainError('business_rule', code, message);
+}
+
 /** Turns zod issues into field errors, with the paths of nested fields joined by dots. */
 export function fieldErrorsFromZod(error: z.ZodError, pathPrefix = ''): FieldError[] {
   return error.issues.map((issue) => {

@@ -144,3 +144,46 @@ export const reportEscalated = defineEvent({
 });
 
 export type ReportAcceptedData = z.output<typeof reportAccepted.dataSchema>;
+
+const redemptionFacts = {
+  redemptionId: z.string().min(1),
+  kind: z.enum(['order', 'counter']),
+  communityId: z.string().min(1),
+  shopId: z.string().min(1),
+  itemId: z.string().min(1),
+  userId: z.string().min(1),
+  quantity: z.number().int().positive(),
+  pricePoints: z.number().int().positive(),
+};
+
+/** A resident ordered an item: stock is reserved and the points are held until pickup. */
+export const redemptionPlaced = defineEvent({
+  type: 'RedemptionPlaced',
+  version: 1,
+  topic: topics.redeemOrder,
+  dataSchema: z.object({ ...redemptionFacts, expiresAt: z.iso.datetime(), placedAt: z.iso.datetime() }),
+});
+
+/** The goods were handed over (a pickup code or a counter sale): the points went to the shop. */
+export const redemptionFulfilled = defineEvent({
+  type: 'RedemptionFulfilled',
+  version: 1,
+  topic: topics.redeemOrder,
+  dataSchema: z.object({ ...redemptionFacts, fulfilledAt: z.iso.datetime() }),
+});
+
+/** A pending order was cancelled: the points returned to the resident and the stock to the shelf. */
+export const redemptionCancelled = defineEvent({
+  type: 'RedemptionCancelled',
+  version: 1,
+  topic: topics.redeemOrder,
+  dataSchema: z.object({ ...redemptionFacts, cancelledAt: z.iso.datetime() }),
+});
+
+/** Nobody picked an order up by its deadline: points and stock returned as on a cancel. */
+export const redemptionExpired = defineEvent({
+  type: 'RedemptionExpired',
+  version: 1,
+  topic: topics.redeemOrder,
+  dataSchema: z.object({ ...redemptionFacts, expiredAt: z.iso.datetime() }),
+});

@@ -59,13 +59,19 @@ export function requireServiceCaller(caller: Caller | undefined, what: string): 
   if (caller !== undefined) throw permissionDenied(`${what} are for platform services only.`);
 }
 
-/** The caller of a command that needs a signed-in user; UNAUTHENTICATED for an anonymous call. */
-export function requireUser(caller: Caller | undefined): Caller {
+/** The caller, or UNAUTHENTICATED for an anonymous call to something that needs one. */
+export function requireCaller(caller: Caller | undefined): Caller {
   if (caller === undefined) throw unauthenticated();
   return caller;
 }
 
 /** Whether the caller has any of the roles. */
-export function callerHasRole(caller: Caller, ...anyOf: Role[]): boolean {
+export function hasRole(caller: Caller, ...anyOf: Role[]): boolean {
   return anyOf.some((role) => caller.roles.includes(role));
+}
+
+export function requireRole(caller: Caller | undefined, ...allowed: Role[]): Caller {
+  const known = requireCaller(caller);
+  if (!allowed.some((role) => hasRole(known, role))) throw permissionDenied(`This needs the role ${allowed.join(' or ')}.`);
+  return known;
 }

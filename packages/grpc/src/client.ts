@@ -42,13 +42,18 @@ const channelOptions: grpc.ChannelOptions = {
   'grpc.max_reconnect_backoff_ms': 2_000,
 };
 
+/** A client of the points service alone, for services that call only the ledger. */
+export function createPointsClient(address: string) {
+  return new (protos().points.points.v1.PointsService)(address, grpc.credentials.createInsecure(), channelOptions);
+}
+
 /** Clients of every service, typed from the generated definitions. */
 export function createClients(addresses: { volunteer: string; points: string; redeem: string; timebank: string }) {
   const loaded = protos();
   const insecure = grpc.credentials.createInsecure();
   return {
     volunteer: new loaded.volunteer.volunteer.v1.VolunteerService(addresses.volunteer, insecure, channelOptions),
-    points: new loaded.points.points.v1.PointsService(addresses.points, insecure, channelOptions),
+    points: createPointsClient(addresses.points),
     redeem: new loaded.redeem.redeem.v1.RedeemService(addresses.redeem, insecure, channelOptions),
     timebank: new loaded.timebank.timebank.v1.TimebankService(addresses.timebank, insecure, channelOptions),
   };

@@ -1,8 +1,8 @@
 export { protoRoot, protos } from './loader';
-export { type Caller, type Role, roles, callerMetadata, callerFromMetadata, requireServiceCaller, requireUser, callerHasRole } from './caller';
+export { type Caller, type Role, roles, callerMetadata, callerFromMetadata, requireServiceCaller, requireCaller, hasRole, requireRole } from './caller';
 export { statusTable, grpcErrorFromDomain, domainErrorFromGrpc } from './status-table';
 export { createGrpcServer, unary, type GrpcServer, type AsyncHandlers, type UnaryHandler } from './server';
-export { callUnary, createClients, checkHealth, type ServiceClients } from './client';
+export { callUnary, createClients, createPointsClient, checkHealth, type ServiceClients } from './client';
 export { HealthService } from './health';
 export type * as volunteerV1 from './generated/volunteer/v1/VolunteerService';
 export type * as pointsV1 from './generated/points/v1/PointsService';

@@ -1,5 +1,5 @@
 import { DomainError, notFound, permissionDenied } from '@lovepoints/errors';
-import { type Caller, callerHasRole, requireUser } from '@lovepoints/grpc';
+import { type Caller, hasRole, requireCaller } from '@lovepoints/grpc';
 import { insertUnique } from '@lovepoints/mongo';
 import { type LedgerClient, memberOwner, poolOwner } from './clients/ledger.client';
 import type { PeopleClient } from './clients/people.client';
@@ -20,14 +20,14 @@ function linkView(link: FamilyLinkDocument) {
 }
 
 export function requireCommunityMember(caller: Caller | undefined): Caller {
-  const known = requireUser(caller);
+  const known = requireCaller(caller);
   if (known.communityId === '') throw new DomainError('business_rule', 'no_community', 'The time bank is for members of a community.');
   return known;
 }
 
 export function requireOrganizer(caller: Caller | undefined): Caller {
   const known = requireCommunityMember(caller);
-  if (!callerHasRole(known, 'organizer')) throw permissionDenied('Only organizers of the community can do this.');
+  if (!hasRole(known, 'organizer')) throw permissionDenied('Only organizers of the community can do this.');
   return known;
 }
 
@@ -83,7 +83,7 @@ export class FamilyService {
   }
 
   async approveLink(caller: Caller | undefined, linkId: string, relativePays: boolean) {
-    const known = requireUser(caller);
+    const known = requireCaller(caller);
     const link = await this.models.links.findById(linkId).lean();
     if (link === null || (link.relativeUserId !== known.userId && link.requesterUserId !== known.userId)) throw notFound('The family link');
     if (link.relativeUserId !== known.userId) throw permissionDenied('Only the relative asked can approve the link.');
@@ -95,7 +95,7 @@ export class FamilyService {
   }
 
   async revokeLink(caller: Caller | undefined, linkId: string) {
-    const known = requireUser(caller);
+    const known = requireCaller(caller);
     const link = await this.models.links.findById(linkId).lean();
     if (link === null || (link.relativeUserId !== known.userId && link.requesterUserId !== known.userId)) throw notFound('The family link');
     const revoked = await this.models.links
@@ -106,7 +106,7 @@ export class FamilyService {
   }
 
   async listLinks(caller: Caller | undefined) {
-    const known = requireUser(caller);
+    const known = requireCaller(caller);
     const links = await this.models.links
       .find({ $or: [{ requesterUserId: known.userId }, { relativeUserId: known.userId }] })
       .sort({ createdAt: -1 })
@@ -231,7 +231,7 @@ export class FamilyService {
   }
 
   async reputation(caller: Caller | undefined, userId: string) {
-    requireUser(caller);
+    requireCaller(caller);
     const record = await this.models.reputations.findById(userId).lean();
     const count = record?.ratingCount ?? 0;
     return { userId, ratingCount: count, ratingAverage: count === 0 ? 0 : Math.round(((record?.starsTotal ?? 0) / count) * 100) / 100 };

@@ -7,7 +7,7 @@ import {
   serviceOrderStarted,
 } from '@lovepoints/events';
 import { DomainError, notFound, permissionDenied } from '@lovepoints/errors';
-import { type Caller, callerHasRole, requireUser } from '@lovepoints/grpc';
+import { type Caller, hasRole, requireCaller } from '@lovepoints/grpc';
 import { randomUUID } from 'node:crypto';
 import type { PeopleClient } from './clients/people.client';
 import { completionBoundMinutes, nextLevel } from './domain/order-rules';
@@ -166,7 +166,7 @@ export class OrderService {
   }
 
   async listRequests(caller: Caller | undefined, input: { status?: string | undefined }) {
-    const known = requireUser(caller);
+    const known = requireCaller(caller);
     const scope = known.communityId === '' ? [{ requesterUserId: known.userId }] : [{ communityId: known.communityId }, { requesterUserId: known.userId }];
     const orders = await this.models.orders
       .find({ $or: scope, ...(input.status === undefined ? {} : { status: input.status }) }, { outbox: 0 })
@@ -177,7 +177,7 @@ export class OrderService {
   }
 
   async getRequest(caller: Caller | undefined, orderId: string) {
-    return orderView(await this.visibleOrder(requireUser(caller), orderId));
+    return orderView(await this.visibleOrder(requireCaller(caller), orderId));
   }
 
   /**
@@ -192,7 +192,7 @@ export class OrderService {
       caller.communityId === order.communityId ||
       caller.userId === order.requesterUserId ||
       caller.userId === order.beneficiaryUserId ||
-      (callerHasRole(caller, 'street_admin') && caller.street !== '' && caller.street === order.street) ||
+      (hasRole(caller, 'street_admin') && caller.street !== '' && caller.street === order.street) ||
       (await this.family.linked(caller.userId, order.beneficiaryUserId));
     if (!visible) throw notFound('The order');
     return order;
@@ -204,7 +204,7 @@ export class OrderService {
   }
 
   private isOrganizerOf(caller: Caller, order: OrderDocument): boolean {
-    return callerHasRole(caller, 'organizer') && caller.communityId === order.communityId;
+    return hasRole(caller, 'organizer') && caller.communityId === order.communityId;
   }
 
   private replayed(order: OrderDocument, step: string, caller: Caller, key: string): boolean {
@@ -223,8 +223,8 @@ export class OrderService {
   }
 
   async acceptRequest(caller: Caller | undefined, orderId: string, idempotencyKey: string) {
-    const volunteer = requireUser(caller);
-    if (!callerHasRole(volunteer, 'volunteer')) throw permissionDenied('Only approved volunteers take orders.');
+    const volunteer = requireCaller(caller);
+    if (!hasRole(volunteer, 'volunteer')) throw permissionDenied('Only approved volunteers take orders.');
     const order = await this.visibleOrder(volunteer, orderId);
     if (this.replayed(order, 'accept', volunteer, idempotencyKey)) return orderView(order);
     if (order.communityId !== volunteer.communityId) throw notFound('The order');
@@ -241,7 +241,7 @@ export class OrderService {
   }
 
   async assignRequest(caller: Caller | undefined, orderId: string, volunteerUserId: string, idempotencyKey: string) {
-    const organizer = requireUser(caller);
+    const organizer = requireCaller(caller);
     const order = await this.visibleOrder(organizer, orderId);
     if (!this.isOrganizerOf(organizer, order)) throw permissionDenied('Only organizers of the order’s community dispatch it.');
     if (this.replayed(order, 'assign', organizer, idempotencyKey)) return orderView(order);
@@ -273,7 +273,7 @@ export class OrderService {
   }
 
   async declineRequest(caller: Caller | undefined, orderId: string) {
-    const volunteer = requireUser(caller);
+    const volunteer = requireCaller(caller);
     const order = await this.visibleOrder(volunteer, orderId);
     if (order.volunteerUserId !== volunteer.userId) throw permissionDenied('Only the volunteer serving the order can decline it.');
     return this.runStep(
@@ -285,7 +285,7 @@ export class OrderService {
   }
 
   async startRequest(caller: Caller | undefined, orderId: string) {
-    const volunteer = requireUser(caller);
+    const volunteer = requireCaller(caller);
     const order = await this.visibleOrder(volunteer, orderId);
     if (order.volunteerUserId !== volunteer.userId) throw permissionDenied('Only the volunteer serving the order can start it.');
     if (order.status !== 'accepted') throw wrongStatus(order, 'started');
@@ -297,7 +297,7 @@ export class OrderService {
   }
 
   async completeRequest(caller: Caller | undefined, orderId: string, actualMinutes: number) {
-    const actor = requireUser(caller);
+    const actor = requireCaller(caller);
     const order = await this.visibleOrder(actor, orderId);
     const byOrganizer = this.isOrganizerOf(actor, order);
     if (order.volunteerUserId !== actor.userId && !byOrganizer)
@@ -317,7 +317,7 @@ export class OrderService {
   }
 
   async confirmRequest(caller: Caller | undefined, orderId: string, idempotencyKey: string) {
-    const confirmer = requireUser(caller);
+    const confirmer = requireCaller(caller);
     const order = await this.visibleOrder(confirmer, orderId);
     if (!(await this.onBeneficiarySide(confirmer, order))) throw permissionDenied('Only the beneficiary or a linked relative confirms the service.');
     if (this.replayed(order, 'confirm', confirmer, idempotencyKey)) return orderView(order);
@@ -331,7 +331,7 @@ export class OrderService {
   }
 
   async disputeRequest(caller: Caller | undefined, orderId: string, reason: string) {
-    const disputer = requireUser(caller);
+    const disputer = requireCaller(caller);
     const order = await this.visibleOrder(disputer, orderId);
     if (!(await this.onBeneficiarySide(disputer, order))) throw permissionDenied('Only the beneficiary or a linked relative disputes the service.');
     if (order.status !== 'completed') throw wrongStatus(order, 'disputed');
@@ -349,7 +349,7 @@ export class OrderService {
     input: { decision: 'pay' | 'cancel'; minutes?: number | undefined; note: string },
     idempotencyKey: string,
   ) {
-    const organizer = requireUser(caller);
+    const organizer = requireCaller(caller);
     const order = await this.visibleOrder(organizer, orderId);
     if (!this.isOrganizerOf(organizer, order)) throw permissionDenied('Only organizers of the order’s community decide disputes.');
     if (this.replayed(order, 'resolve', organizer, idempotencyKey)) return orderView(order);
@@ -367,7 +367,7 @@ export class OrderService {
   }
 
   async rateRequest(caller: Caller | undefined, orderId: string, input: { stars: number; comment: string }) {
-    const rater = requireUser(caller);
+    const rater = requireCaller(caller);
     const order = await this.visibleOrder(rater, orderId);
     if (!(await this.onBeneficiarySide(rater, order))) throw permissionDenied('Only the beneficiary or a linked relative rates the service.');
     if (order.status === 'rated') throw conflict('already_rated', 'The order was already rated.');
@@ -411,7 +411,7 @@ export class OrderService {
   }
 
   async cancelRequest(caller: Caller | undefined, orderId: string, reason: string, idempotencyKey: string) {
-    const actor = requireUser(caller);
+    const actor = requireCaller(caller);
     const order = await this.visibleOrder(actor, orderId);
     if (this.replayed(order, 'cancel', actor, idempotencyKey)) return orderView(order);
     const allowed = this.isOrganizerOf(actor, order)

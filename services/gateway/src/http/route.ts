@@ -32,6 +32,20 @@ export interface RouteInput<Body, Query, Params> {
   caller: Caller | undefined;
   /** The client's `Idempotency-Key`, when the route accepts one and it was sent. */
   idempotencyKey: string | undefined;
+  /** The client's `Accept` header ('' when absent), for routes that answer in more than JSON. */
+  accept: string;
+}
+
+/**
+ * A non-JSON answer (a CSV export), sent as is with its content type. Routes that may return one
+ * declare it in `alternativeContentType`, so the OpenAPI document lists it.
+ */
+export class TextBody {
+  constructor(
+    readonly contentType: string,
+    readonly text: string,
+    readonly fileName: string,
+  ) {}
 }
 
 /**
@@ -54,6 +68,8 @@ export interface RouteDefinition<Body = unknown, Query = unknown, Params = unkno
   /** Moves value and accepts an `Idempotency-Key` header: the same key gives the first result. */
   idempotent?: boolean;
   response?: z.ZodType;
+  /** Another content type the route can answer in (as a TextBody), e.g. `text/csv`. */
+  alternativeContentType?: string;
   handler: (input: RouteInput<Body, Query, Params>, context: GatewayContext) => Promise<unknown>;
 }
 
@@ -103,6 +119,7 @@ export function mountRoutes(app: Express, routes: readonly AnyRoute[], context: 
         params: route.params ? parseInput(route.params, request.params) : undefined,
         caller,
         idempotencyKey: route.idempotent ? parseInput(idempotencyKeyHeader, request.get('idempotency-key'), 'Idempotency-Key') : undefined,
+        accept: request.get('accept') ?? '',
       };
       const idempotent =
         caller !== undefined && input.idempotencyKey !== undefined
@@ -123,7 +140,9 @@ export function mountRoutes(app: Express, routes: readonly AnyRoute[], context: 
       }
       if (idempotent !== undefined) await context.idempotency.finish(idempotent.id, route.successStatus, result);
       if (route.successStatus === 204) response.status(204).end();
-      else response.status(route.successStatus).json(result);
+      else if (result instanceof TextBody) {
+        response.status(route.successStatus).type(result.contentType).attachment(result.fileName).send(result.text);
+      } else response.status(route.successStatus).json(result);
     });
   }
 }
@@ -157,7 +176,13 @@ export function openApiDocument(routes: readonly AnyRoute[]) {
       },
       responses: {
         [route.successStatus]: route.response
-          ? { description: 'Success', content: { 'application/json': { schema: route.response } } }
+          ? {
+              description: 'Success',
+              content: {
+                'application/json': { schema: route.response },
+                ...(route.alternativeContentType ? { [route.alternativeContentType]: { schema: z.string() } } : {}),
+              },
+            }
           : { description: 'Success' },
         400: problemResponse('Invalid input: `errors` names each field and why.'),
         ...(route.access === 'signed_in'

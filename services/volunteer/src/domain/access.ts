@@ -1,21 +1,9 @@
-import { DomainError, notFound, permissionDenied, unauthenticated } from '@lovepoints/errors';
-import type { Caller, Role } from '@lovepoints/grpc';
+import { notFound, permissionDenied } from '@lovepoints/errors';
+import { type Caller, hasRole } from '@lovepoints/grpc';
 
-/** The caller, or UNAUTHENTICATED for an anonymous call to something that needs one. */
-export function requireCaller(caller: Caller | undefined): Caller {
-  if (caller === undefined) throw unauthenticated();
-  return caller;
-}
-
-export function hasRole(caller: Caller, role: Role): boolean {
-  return caller.roles.includes(role);
-}
-
-export function requireRole(caller: Caller | undefined, ...allowed: Role[]): Caller {
-  const known = requireCaller(caller);
-  if (!allowed.some((role) => hasRole(known, role))) throw permissionDenied(`This needs the role ${allowed.join(' or ')}.`);
-  return known;
-}
+// Shared with the other services; re-exported so the volunteer service keeps one import place.
+export { conflict, refused } from '@lovepoints/errors';
+export { hasRole, requireCaller, requireRole } from '@lovepoints/grpc';
 
 /**
  * Tenancy: a member sees their own community; a street admin sees every community of their
@@ -35,12 +23,4 @@ export function ensureVisible(caller: Caller, community: { id: string; street: s
 export function ensureCanManage(caller: Caller, community: { id: string; street: string }, what: string): void {
   ensureVisible(caller, community, what);
   if (!hasRole(caller, 'organizer') && !hasRole(caller, 'street_admin')) throw permissionDenied('Only organizers and street admins can do this.');
-}
-
-export function conflict(code: string, message: string): DomainError {
-  return new DomainError('conflict', code, message);
-}
-
-export function refused(code: string, message: string): DomainError {
-  return new DomainError('business_rule', code, message);
 }

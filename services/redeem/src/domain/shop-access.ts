@@ -1,0 +1,27 @@
+import { DomainError, notFound, permissionDenied } from '@lovepoints/errors';
+import { type Caller, hasRole } from '@lovepoints/grpc';
+
+/**
+ * Who may do what with a shop. A shop of another community is "not found", so ids reveal
+ * nothing; within the community, only the shop's owner keeps its shelves and takes its codes,
+ * and organizers oversee every shop.
+ */
+export function ensureShopVisible(caller: Caller, shop: { communityId: string } | null): asserts shop is { communityId: string } {
+  if (shop === null || caller.communityId === '' || shop.communityId !== caller.communityId) throw notFound('The shop');
+}
+
+export function isShopOwner(caller: Caller, shop: { ownerUserId: string }): boolean {
+  return hasRole(caller, 'shopkeeper') && shop.ownerUserId === caller.userId;
+}
+
+export function ensureShopOwner(caller: Caller, shop: { ownerUserId: string }): void {
+  if (!isShopOwner(caller, shop)) throw permissionDenied('Only the shop’s own shopkeeper can do this.');
+}
+
+export function ensureShopOwnerOrOrganizer(caller: Caller, shop: { ownerUserId: string }): void {
+  if (!isShopOwner(caller, shop) && !hasRole(caller, 'organizer')) throw permissionDenied('Only the shop’s shopkeeper and organizers can see this.');
+}
+
+export function unknownItem(): DomainError {
+  return new DomainError('not_found', 'item_not_found', 'The item was not found.', [{ path: 'itemId', message: 'unknown item' }]);
+}
