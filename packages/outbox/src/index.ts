@@ -113,17 +113,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       options.logger.warn({ err: error, collection: collectionName, events: entries.length }, 'outbox publish failed; will retry after the lease');
       return 0;
     }
-    await collection.bulkWrite(
-      claimed.map((document) => ({
-        updateOne: {
-          filter: { _id: document._id, outboxClaim: claim },
-          update: {
-            $pull: { outbox: { id: { $in: (document.outbox ?? []).map((entry) => entry.id) } } },
-            $set: { outboxLeaseUntil: null, outboxClaim: null },
-          },
-        },
-      })),
-      { ordered: false },
+    // One update pulls every published entry from every claimed document (an id that belongs to
+    // another document matches nothing there); entries added since the claim stay for the next pass.
+    await collection.updateMany(
+      { _id: { $in: claimed.map((document) => document._id) }, outboxClaim: claim },
+      { $pull: { outbox: { id: { $in: entries.map((entry) => entry.id) } } }, $set: { outboxLeaseUntil: null, outboxClaim: null } },
     );
     return entries.length;
   }

@@ -1,7 +1,7 @@
 import { attendanceRewardPoints, type AttendanceVerifiedData, type AttendanceVerifiedV2Data, type Envelope, type ReportAcceptedData } from '@lovepoints/events';
 import { DomainError, notFound, permissionDenied, unauthenticated } from '@lovepoints/errors';
 import type { Caller } from '@lovepoints/grpc';
-import { type AccountOwner, accountId, type Asset, checkTransfer, type TransferCommand } from './domain/ledger-rules';
+import { type AccountOwner, accountId, type Asset, checkTransfer, mayGoNegative, type TransferCommand } from './domain/ledger-rules';
 import { type EarningRepository, type EarningRules, starTier } from './store/earning.repository';
 import type { AccountDocument, LedgerRepository, TransferDocument } from './store/ledger.repository';
 import type { LedgerQueries } from './store/ledger.queries';
@@ -78,9 +78,10 @@ export class PointsService {
   /**
    * Independent items, not all-or-nothing (the ledger keeps no multi-document transactions;
    * callers that need atomicity across items use holds): each gets its own result code, and a
-   * refused item leaves nothing behind. Items that debit the same account are applied in request
-   * order, so the outcome is what applying them one by one would give; items of different
-   * accounts run concurrently, bounded.
+   * refused item leaves nothing behind. Items that debit the same member (or shop, or pool) account
+   * are applied in request order, so the outcome is what applying them one by one would give;
+   * everything else runs concurrently, bounded: items of different accounts, and items debiting an
+   * account that may go negative (issuance), which no order can make refused.
    */
   async createTransfers(commands: TransferCommand[]) {
     if (commands.length > this.limits.batchSizeMax) {
@@ -91,7 +92,7 @@ export class PointsService {
     const results = new Array<{ transferId: string; result: string; transfer?: ReturnType<typeof transferView> }>(commands.length);
     const byDebitAccount = new Map<string, number[]>();
     commands.forEach((command, index) => {
-      const key = accountId(command.debit, command.asset);
+      const key = mayGoNegative(command.debit.kind) ? `#${index}` : accountId(command.debit, command.asset);
       const group = byDebitAccount.get(key);
       if (group === undefined) byDebitAccount.set(key, [index]);
       else group.push(index);

@@ -38,7 +38,7 @@ runMain('redeem', async () => {
       timeZoneOffsetMinutes: config.REDEEM_TIME_ZONE_OFFSET_MINUTES,
     },
     logger,
-    () => relay.nudge(),
+    (orderId) => relay.nudge('orders', orderId),
   );
   const settlements = new SettlementService(models, ledger, config.REDEEM_LEASE_MS, logger);
   // Recovery and expiry run at start and then periodically; one pass at a time.

@@ -94,7 +94,8 @@ export class OrderService {
     private readonly ledger: RedeemLedger,
     private readonly settings: OrderSettings,
     private readonly logger: Logger,
-    private readonly afterEventsWritten: () => void,
+    /** Hears of each order that just stored an event, so the relay publishes it without searching. */
+    private readonly afterEventsWritten: (orderId: string) => void,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -283,7 +284,7 @@ export class OrderService {
       await this.releaseResources(order);
       throw interrupted();
     }
-    if (next === 'pending_pickup') this.afterEventsWritten();
+    if (next === 'pending_pickup') this.afterEventsWritten(order._id);
     return next === 'fulfilling' ? this.fulfil(advanced) : advanced;
   }
 
@@ -328,7 +329,7 @@ export class OrderService {
         { new: true, projection: withoutOutbox },
       )
       .lean();
-    if (event !== undefined) this.afterEventsWritten();
+    if (event !== undefined) this.afterEventsWritten(order._id);
     return released ?? (await this.models.orders.findById(order._id, withoutOutbox).lean()) ?? order;
   }
 
@@ -369,7 +370,7 @@ export class OrderService {
         { new: true, projection: withoutOutbox },
       )
       .lean();
-    this.afterEventsWritten();
+    this.afterEventsWritten(order._id);
     return fulfilled ?? (await this.models.orders.findById(order._id, withoutOutbox).lean()) ?? order;
   }
 

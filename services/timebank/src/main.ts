@@ -32,7 +32,7 @@ runMain('timebank', async () => {
   const ledger = new LedgerClient(clients, config.GRPC_DEADLINE_MS, config.TIMEBANK_HOLD_TIMEOUT_MS);
   const people = new PeopleClient(clients, config.GRPC_DEADLINE_MS);
   const family = new FamilyService(models, people, ledger, config.TIMEBANK_POOL_MIN_AGE);
-  const repository = new OrderRepository(models, config.TIMEBANK_LEASE_MS, () => relay.nudge());
+  const repository = new OrderRepository(models, config.TIMEBANK_LEASE_MS, (orderId) => relay.nudge('serviceorders', orderId));
   const payments = new OrderPayments(repository, ledger, family, logger);
   const orders = new OrderService(models, repository, payments, family, people, {
     acceptWindowMs: config.TIMEBANK_ACCEPT_WINDOW_MINUTES * 60_000,

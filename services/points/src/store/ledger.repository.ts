@@ -140,7 +140,7 @@ export class LedgerRepository {
   private readonly transferInserts: AutoBatcher<TransferDocument, 'inserted' | 'duplicate' | 'failed'>;
   private readonly effectWrites: AutoBatcher<EffectWrite, EffectOutcome>;
   private readonly transferUpdates: AutoBatcher<DocumentUpdate<TransferDocument>, void>;
-  private readonly accountUpdates: AutoBatcher<DocumentUpdate<AccountDocument>, void>;
+  private readonly markerReleases: AutoBatcher<{ accountId: string; marker: string }, void>;
   /** The driver's collections, for the batched writes. */
   private readonly transferCollection: mongo.Collection<TransferDocument>;
   private readonly accountCollection: mongo.Collection<AccountDocument>;
@@ -211,7 +211,7 @@ export class LedgerRepository {
     this.transferInserts = new AutoBatcher({ run: (documents) => this.insertTransfers(documents), maxConcurrent: 2 });
     this.effectWrites = new AutoBatcher({ run: (writes) => this.writeEffects(writes), maxConcurrent: 2 });
     this.transferUpdates = new AutoBatcher({ run: (updates) => this.bulkUpdate(this.transferCollection, updates), maxConcurrent: 2 });
-    this.accountUpdates = new AutoBatcher({ run: (updates) => this.bulkUpdate(this.accountCollection, updates) });
+    this.markerReleases = new AutoBatcher({ run: (releases) => this.releaseMarkers(releases) });
   }
 
   /** Inserts new transfers; a duplicate id is an answer (the transfer exists), not a failure. */
@@ -256,6 +256,17 @@ export class LedgerRepository {
     return writes.map((write) =>
       markers.get(write.accountId)?.has(write.marker) ? 'applied' : write.requiresAvailable === undefined ? 'missing' : 'insufficient',
     );
+  }
+
+  /** Pulls finished phases' markers, one update per account however many of its markers finished. */
+  private async releaseMarkers(releases: { accountId: string; marker: string }[]): Promise<void[]> {
+    const byAccount = new Map<string, string[]>();
+    for (const { accountId, marker } of releases) byAccount.set(accountId, [...(byAccount.get(accountId) ?? []), marker]);
+    await this.accountCollection.bulkWrite(
+      [...byAccount].map(([accountId, markers]) => ({ updateOne: { filter: { _id: accountId }, update: { $pull: { inflight: { $in: markers } } } } })),
+      { ordered: false },
+    );
+    return releases.map(() => undefined);
   }
 
   private async bulkUpdate<Document extends mongo.Document>(collection: mongo.Collection<Document>, updates: DocumentUpdate<Document>[]): Promise<void[]> {
@@ -470,7 +481,7 @@ export class LedgerRepository {
     // Releasing the marker does not change the answer, so it is not waited for: the transfer has
     // already left its running state, and recovery releases any marker a crash leaves behind.
     for (const accountId of [transfer.debitAccountId, transfer.creditAccountId]) {
-      this.accountUpdates.submit({ filter: { _id: accountId }, update: { $pull: { inflight: marker } } }).catch((error: unknown) => {
+      this.markerReleases.submit({ accountId, marker }).catch((error: unknown) => {
         this.logger.warn({ err: error, transferId: transfer._id }, 'releasing a phase marker failed; recovery will release it');
       });
     }

@@ -39,7 +39,8 @@ export class OrderRepository {
   constructor(
     private readonly models: TimebankModels,
     private readonly leaseMs: number,
-    private readonly afterEventsWritten: () => void,
+    /** Hears of each order that just stored an event, so the relay publishes it without searching. */
+    private readonly afterEventsWritten: (orderId: string) => void,
   ) {}
 
   async find(orderId: string): Promise<OrderDocument | null> {
@@ -78,7 +79,7 @@ export class OrderRepository {
         { new: true, projection: withoutOutbox },
       )
       .lean();
-    if (updated !== null && event !== undefined) this.afterEventsWritten();
+    if (updated !== null && event !== undefined) this.afterEventsWritten(order._id);
     return updated;
   }
 
