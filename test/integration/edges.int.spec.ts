@@ -221,6 +221,13 @@ describe('operations endpoints', () => {
       ['get', '/api/v1/timebank/requests'],
     ];
     for (const [method, path] of expected) expect(body.paths[path!]?.[method!]).toBeDefined();
+    const page = await api('GET', '/api/docs');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(page.body).toContain('/api/docs/docs.js');
+    const script = await api('GET', '/api/docs/docs.js');
+    expect(script.status).toBe(200);
+    expect(script.body).toContain('/api/openapi.json');
     expect((await api('GET', '/api/v1/no-such-route')).status).toBe(404);
   });
 });

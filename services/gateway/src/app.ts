@@ -1,6 +1,8 @@
 import { checkHealth } from '@lovepoints/grpc';
 import express, { type Express } from 'express';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { problemHandler, sendProblem } from './http/problem';
 import { RateLimitedError, type WindowLimiter } from './http/rate-limit';
 import { type GatewayContext, mountRoutes, openApiDocument } from './http/route';
@@ -90,6 +92,18 @@ export function createGatewayApp(options: GatewayAppOptions): Express {
   app.get('/api/openapi.json', (_request, response) => {
     response.json(document);
   });
+  // A browsable page over the same document; its CSP lets it load only its own script and style.
+  const docsCsp = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; frame-ancestors 'none'";
+  for (const [file, type] of [
+    ['index.html', 'text/html'],
+    ['docs.js', 'text/javascript'],
+    ['docs.css', 'text/css'],
+  ] as const) {
+    const content = readFileSync(path.join(__dirname, 'docs', file));
+    app.get(file === 'index.html' ? '/api/docs' : `/api/docs/${file}`, (_request, response) => {
+      response.set('Content-Security-Policy', docsCsp).type(type).send(content);
+    });
+  }
 
   mountRoutes(app, apiRoutes, context);
 
