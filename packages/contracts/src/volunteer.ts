@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { dateTime, identifier, pageCursor, pageLimit, password, personName, phone, roleName } from './common';
 
-export const registerInput = z.object({ phone, password, name: personName, communityId: identifier });
+export const registerInput = z
+  .object({ phone, password, name: personName, communityId: identifier })
+  .refine((input) => !input.password.includes(input.phone), { path: ['password'], message: 'must not contain the phone number' });
 export const loginInput = z.object({ phone, password: z.string().min(1, 'required').max(128) });
 export const grantRoleInput = z.object({ role: roleName });
 export const createCommunityInput = z.object({ name: z.string().trim().min(1, 'required').max(50), street: z.string().trim().min(1, 'required').max(50) });
