@@ -54,7 +54,11 @@ export class RefreshSessions {
       if (known !== null && known.usedAt !== null && known.revokedAt === null) {
         await this.revokeFamily(known.familyId);
         this.logger.warn({ userId, familyId: known.familyId }, 'a used refresh token was presented again; its family is revoked');
-        throw new DomainError('unauthenticated', 'refresh_token_reused', 'This refresh token was already used; every session of that sign-in is ended. Sign in again.');
+        throw new DomainError(
+          'unauthenticated',
+          'refresh_token_reused',
+          'This refresh token was already used; every session of that sign-in is ended. Sign in again.',
+        );
       }
       throw new DomainError('unauthenticated', 'refresh_token_revoked', 'This refresh token is no longer valid. Sign in again.');
     }
