@@ -1,4 +1,4 @@
-import { api, approvedVolunteer, communityWithOrganizer, register } from '../support/api';
+import { api } from '../support/api';
 import {
   describeOffenders,
   drawRequests,
@@ -10,12 +10,14 @@ import {
   readiness,
   runFuzz,
 } from '../support/fuzz';
+import { createFuzzIdentities } from '../support/fuzz-identities';
 import { platform } from '../support/platform';
 
 /**
  * Malformed requests against every operation the OpenAPI document lists, as several roles and
  * as nobody: the gateway must answer each with a 4xx problem (never a 5xx) and stay ready.
- * FUZZ_REQUESTS sets how many (default 2000), FUZZ_SEED draws a failing run again.
+ * FUZZ_REQUESTS sets how many (default 2000), FUZZ_SEED draws a failing run again;
+ * `npm run bench:fuzz` is the long run.
  */
 const requestCount = fuzzRequestCount(2000);
 const seed = fuzzSeed();
@@ -24,49 +26,7 @@ describe('fuzz: malformed requests across every endpoint', () => {
   let identities: FuzzIdentities;
 
   beforeAll(async () => {
-    const { admin, communityId, organizer } = await communityWithOrganizer();
-    const volunteer = await approvedVolunteer(communityId, organizer);
-    const resident = await register(communityId);
-    const created = async (path: string, token: string, body: unknown): Promise<string> => {
-      const response = await api('POST', path, { token, body });
-      if (response.status !== 201) throw new Error(`${path}: ${response.status} ${JSON.stringify(response.body)}`);
-      return response.body.id as string;
-    };
-    const now = Date.now();
-    const activityId = await created('/api/v1/activities', organizer.token, {
-      title: '模糊测试活动',
-      category: 'cleaning',
-      location: { lat: 31.2304, lng: 121.4737, radiusMeters: 150 },
-      startAt: new Date(now + 3_600_000).toISOString(),
-      endAt: new Date(now + 7_200_000).toISOString(),
-      capacity: 10,
-      pointsPerHour: 10,
-    });
-    await api('POST', `/api/v1/activities/${activityId}/publish`, { token: organizer.token });
-    const gridId = await created(`/api/v1/communities/${communityId}/grids`, organizer.token, { name: '模糊网格' });
-    const teamId = await created('/api/v1/teams', organizer.token, { name: '模糊服务队', leaderUserId: volunteer.userId });
-    const requestId = await created('/api/v1/timebank/requests', resident.token, {
-      category: 'companionship',
-      description: '陪老人聊天',
-      startAt: new Date(now + 2 * 3_600_000).toISOString(),
-      minutes: 60,
-    });
-    // The bootstrap admin's own id stays out: other specs sign in as that admin.
-    const userIds = [resident.userId, volunteer.userId, organizer.userId];
-    identities = {
-      tokens: { resident: resident.token, volunteer: volunteer.token, organizer: organizer.token, street_admin: admin.token },
-      ids: {
-        communities: [communityId],
-        users: userIds,
-        userId: userIds,
-        volunteers: userIds,
-        beneficiaries: userIds,
-        activities: [activityId],
-        grids: [gridId],
-        teams: [teamId],
-        requests: [requestId],
-      },
-    };
+    identities = await createFuzzIdentities();
   });
 
   it(
