@@ -20,7 +20,7 @@ export const specPort = (base: number): number => base + testPortOffset();
  */
 export function platformVariables(
   platform: { gatewayUrl: string; kafkaBrokers: string[]; mongoUrl: string },
-  grpcPorts: { volunteer: number; points: number; timebank: number },
+  grpcPorts: { volunteer: number; points: number; redeem: number; timebank: number },
   admin: { phone: string; password: string },
 ): Record<string, string> {
   return {
@@ -30,6 +30,7 @@ export function platformVariables(
     TEST_VOLUNTEER_GRPC_ADDRESS: `127.0.0.1:${grpcPorts.volunteer}`,
     TEST_POINTS_GRPC_ADDRESS: `127.0.0.1:${grpcPorts.points}`,
     TEST_TIMEBANK_GRPC_ADDRESS: `127.0.0.1:${grpcPorts.timebank}`,
+    TEST_REDEEM_GRPC_ADDRESS: `127.0.0.1:${grpcPorts.redeem}`,
     TEST_ADMIN_PHONE: admin.phone,
     TEST_ADMIN_PASSWORD: admin.password,
   };
