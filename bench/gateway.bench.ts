@@ -89,6 +89,12 @@ function render(measurement: Measurement, context: { startedAt: Date; durationMs
   const successPerSecond = result['2xx'] / result.duration;
   const met = (ok: boolean) => (ok ? '**met**' : '**not met**');
   const cpuCell = (name: string) => formatNumber(cpu[name]);
+  const ownPercent = Object.values(cpu).reduce((sum, value) => sum + value, 0);
+  const othersPercent = machine.busyPercent === undefined ? undefined : Math.max(0, machine.busyPercent - ownPercent);
+  const sharing =
+    othersPercent !== undefined && othersPercent >= 20
+      ? 'The machine is shared: other people’s test runs and builds took that CPU from this run, so the numbers are lower than an idle machine would give.'
+      : 'Little else ran on the machine meanwhile.';
   const scaleNote = context.scale === 1 ? '' : `\n\n**Quick trial at BENCH_SCALE=${context.scale}: durations scaled down; not comparable with a full run.**`;
   return `## Gateway: authenticated balance reads
 
@@ -98,9 +104,9 @@ Command: \`npm run bench:gateway\` — run ${context.startedAt.toISOString()} (t
 
 - CPU: ${machineFacts.cpuModel}; \`nproc\`: ${machineFacts.processors}
 - Memory: ${formatNumber(machineFacts.totalMemoryGb)} GB; Node ${machineFacts.nodeVersion}
-- One-minute load average during the measurement: ${formatNumber(machine.loadAverage.start)} at the start, ${formatNumber(machine.loadAverage.min)}–${formatNumber(machine.loadAverage.max)} (mean ${formatNumber(machine.loadAverage.mean)}).
-  All cores together were busy ${formatNumber(machine.busyPercent)} % of one core, of which this run's processes (below) used ${formatNumber(Object.values(cpu).reduce((sum, value) => sum + value, 0))} %.
-  The machine is shared: other people's test runs and builds were running beside this one, so the numbers are lower than an idle machine would give.
+- One-minute load average during the measurement (this run's own processes count in it too): ${formatNumber(machine.loadAverage.start)} at the start, ${formatNumber(machine.loadAverage.min)}–${formatNumber(machine.loadAverage.max)} (mean ${formatNumber(machine.loadAverage.mean)}).
+- All cores together were busy ${formatNumber(machine.busyPercent)} % of one core: this run's processes (below) ${formatNumber(ownPercent)} %, everything else ${formatNumber(othersPercent)} %.
+  ${sharing}
 
 ### Setup
 
