@@ -19,6 +19,7 @@ import { MediciLedger } from './support/medici-ledger';
 import { type Owner, PointsLedger, type TransferItem } from './support/points-ledger';
 import { PointsProcess, recordedPid, RssSampler, settle, startCpuWatch, type WatchedProcesses } from './support/processes';
 import { formatNumber, writeOwnedSection } from './support/report';
+import { benchScale } from './support/scale';
 
 /**
  * `npm run bench:ledger`: the points ledger under load, next to medici on the same MongoDB
@@ -43,18 +44,6 @@ const shopCount = 50;
 const memberFunding = 1_000_000;
 const hotMemberFunding = 100_000_000;
 const documentFile = path.resolve(__dirname, '..', 'docs', 'benchmarks.md');
-
-/**
- * BENCH_SCALE (0 < scale ≤ 1) shrinks every count and time limit for a quick trial; the numbers
- * written then say so, since they are not comparable with a full run.
- */
-function benchScale(): number {
-  const raw = process.env.BENCH_SCALE;
-  if (raw === undefined || raw === '') return 1;
-  const scale = Number(raw);
-  if (!(scale > 0 && scale <= 1)) throw new Error(`BENCH_SCALE must be a number in (0, 1], not '${raw}'`);
-  return scale;
-}
 
 /** A small seeded generator (mulberry32), so every run draws the same accounts and amounts. */
 function seededRandom(seed: number): () => number {

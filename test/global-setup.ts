@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Platform } from '../deploy/local/platform';
-import { testPortOffset } from './support/ports';
+import { platformVariables, testPortOffset } from './support/ports';
 
 declare global {
   var lovepointsTestPlatform: Platform | undefined;
@@ -52,15 +52,5 @@ export default async function globalSetup(): Promise<void> {
   });
   globalThis.lovepointsTestPlatform = platform;
   process.stdout.write(`\nplatform under test: ${platform.gatewayUrl} (service logs in ${logDirectory})\n`);
-  Object.assign(process.env, {
-    TEST_GATEWAY_URL: platform.gatewayUrl,
-    TEST_KAFKA_BROKERS: platform.kafkaBrokers.join(','),
-    TEST_MONGO_URL: platform.mongoUrl,
-    TEST_VOLUNTEER_GRPC_ADDRESS: `127.0.0.1:${ports.volunteer}`,
-    TEST_POINTS_GRPC_ADDRESS: `127.0.0.1:${ports.points}`,
-    TEST_TIMEBANK_GRPC_ADDRESS: `127.0.0.1:${ports.timebank}`,
-    TEST_REDEEM_GRPC_ADDRESS: `127.0.0.1:${ports.redeem}`,
-    TEST_ADMIN_PHONE: adminPhone,
-    TEST_ADMIN_PASSWORD: adminPassword,
-  });
+  Object.assign(process.env, platformVariables(platform, ports, { phone: adminPhone, password: adminPassword }));
 }

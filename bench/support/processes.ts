@@ -1,6 +1,7 @@
 import { checkHealth } from '@lovepoints/grpc';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 
 const repositoryRoot = path.resolve(__dirname, '../..');
@@ -216,4 +217,73 @@ export async function settle(pid: number, idlePercent: number, timeLimitMs: numb
     if (((after - before) * 1000 * 100) / windowMs < idlePercent) return performance.now() - startedAtMs;
   }
   return undefined;
+}
+
+/**
+ * CPU use of any named processes (and of this one, as `client`) over a stretch, in % of one
+ * core; a process that cannot be read is left out.
+ */
+export function startCpuWatchOf(pids: Record<string, number | undefined>): () => Record<string, number> {
+  const startedAtMs = performance.now();
+  const clientStart = process.cpuUsage();
+  const before = Object.entries(pids).map(([name, pid]) => [name, pid, pidCpu(pid)] as const);
+  return () => {
+    const elapsedSeconds = (performance.now() - startedAtMs) / 1000;
+    const shares: Record<string, number> = {};
+    for (const [name, pid, start] of before) {
+      const end = pidCpu(pid);
+      if (start !== undefined && end !== undefined) shares[name] = ((end - start) / elapsedSeconds) * 100;
+    }
+    const client = process.cpuUsage(clientStart);
+    shares.client = ((client.user + client.system) / 1e6 / elapsedSeconds) * 100;
+    return shares;
+  };
+}
+
+/** Busy and total jiffies of all cores together, from /proc/stat. */
+function machineJiffies(): { busy: number; total: number } | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = fields.reduce((sum, value) => sum + value, 0);
+    // idle and iowait are the 4th and 5th fields.
+    return { busy: total - (fields[3] ?? 0) - (fields[4] ?? 0), total };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface MachineLoad {
+  /** One-minute load average at the start, and its lowest, mean and highest over the stretch. */
+  loadAverage: { start: number; min: number; mean: number; max: number };
+  /** All cores' busy time over the stretch, in % of one core (200 = two cores busy). */
+  busyPercent: number | undefined;
+}
+
+/**
+ * Watches the whole machine over a stretch: the load average every second and the busy time of
+ * all cores, so a run can say how much else was running beside it.
+ */
+export function startMachineWatch(): () => MachineLoad {
+  const samples = [loadavg()[0] ?? 0];
+  const timer = setInterval(() => samples.push(loadavg()[0] ?? 0), 1000);
+  timer.unref();
+  const before = machineJiffies();
+  return () => {
+    clearInterval(timer);
+    samples.push(loadavg()[0] ?? 0);
+    const after = machineJiffies();
+    const busyPercent =
+      before === undefined || after === undefined || after.total === before.total
+        ? undefined
+        : ((after.busy - before.busy) / (after.total - before.total)) * 100 * cpus().length;
+    return {
+      loadAverage: {
+        start: samples[0]!,
+        min: Math.min(...samples),
+        mean: samples.reduce((sum, value) => sum + value, 0) / samples.length,
+        max: Math.max(...samples),
+      },
+      busyPercent,
+    };
+  };
 }

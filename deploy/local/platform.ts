@@ -2,7 +2,7 @@ import { allTopics } from '@lovepoints/events';
 import { createKafkaClient } from '@lovepoints/kafka';
 import type { Logger } from '@lovepoints/logging';
 import { type InfrastructureOptions, infrastructureOptionsFromEnv, startInfrastructure } from './infra';
-import { type ServicePorts, serviceEnvironment, startServices } from './services';
+import { type RunningServices, type ServicePorts, serviceEnvironment, startServices } from './services';
 
 export interface PlatformOptions {
   logger: Logger;
@@ -15,10 +15,13 @@ export interface PlatformOptions {
   environment?: Record<string, string>;
   /** Service logs go to files here; without it, to this terminal. */
   logDirectory?: string;
+  /** Extra Node options for every service process. */
+  nodeArguments?: string[];
 }
 
 export interface Platform {
   gatewayUrl: string;
+  processIds: RunningServices['processIds'];
   mongoUrl: string;
   kafkaBrokers: string[];
   stop(): Promise<void>;
@@ -53,9 +56,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       gatewayPort: options.ports.gateway,
       logger,
       ...(options.logDirectory ? { logDirectory: options.logDirectory } : {}),
+      ...(options.nodeArguments ? { nodeArguments: options.nodeArguments } : {}),
     });
     return {
       gatewayUrl: services.gatewayUrl,
+      processIds: services.processIds,
       mongoUrl: infrastructure.mongoUrl,
       kafkaBrokers: infrastructure.kafkaBrokers,
       async stop() {

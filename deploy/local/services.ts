@@ -41,6 +41,8 @@ export function serviceEnvironment(infrastructure: { mongoUrl: string; kafkaBrok
 
 export interface RunningServices {
   gatewayUrl: string;
+  /** Each service's process id, for benchmarks that watch their CPU. */
+  processIds: Partial<Record<ServiceName, number>>;
   /** Stops every process: SIGTERM, then SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -52,6 +54,8 @@ export interface StartServicesOptions {
   /** Where each service's log goes (`<dir>/<service>.log`); without it, logs go to this terminal. */
   logDirectory?: string;
   readyTimeoutMs?: number;
+  /** Extra Node options for every service (e.g. `--cpu-prof`, which NODE_OPTIONS may not carry). */
+  nodeArguments?: string[];
 }
 
 function tail(file: string, lines = 30): string {
@@ -85,7 +89,7 @@ export async function startServices(options: StartServicesOptions): Promise<Runn
   let failure: string | undefined;
 
   for (const name of serviceNames) {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join('services', name, 'src', 'main.ts')], {
+    const child = spawn(process.execPath, [...(options.nodeArguments ?? []), '--import', 'tsx', path.join('services', name, 'src', 'main.ts')], {
       cwd: repositoryRoot,
       env: { ...process.env, ...options.environment },
       stdio: options.logDirectory ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'],
@@ -138,5 +142,6 @@ export async function startServices(options: StartServicesOptions): Promise<Runn
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   options.logger.info({ gatewayUrl }, 'platform ready');
-  return { gatewayUrl, stop };
+  const processIds = Object.fromEntries([...children].map(([name, child]) => [name, child.pid])) as Partial<Record<ServiceName, number>>;
+  return { gatewayUrl, processIds, stop };
 }

@@ -30,13 +30,30 @@ export function problemFromDomainError(error: DomainError): Problem {
   };
 }
 
-function isBodyParserError(error: unknown): error is { type: string; status: number } {
-  return typeof error === 'object' && error !== null && 'type' in error && 'status' in error && typeof (error as { type: unknown }).type === 'string';
+/**
+ * An error express's own layers raised for a bad request: body-parser and the router mark theirs
+ * (http-errors style) with a 4xx `status`; body-parser's own also carry a `type`, while a body
+ * that does not decompress as its Content-Encoding says, or a path parameter that is not valid
+ * percent-encoding (a URIError from the router), carries none.
+ */
+function requestErrorOf(error: unknown): { status: number; type: string | undefined } | undefined {
+  if (typeof error !== 'object' || error === null || !('status' in error)) return undefined;
+  const { status, type } = error as { status: unknown; type?: unknown };
+  if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
+  return { status, type: typeof type === 'string' ? type : undefined };
+}
+
+const malformedTitles = { malformed_path: 'Malformed path', malformed_body: 'Malformed body' } as const;
+
+/** A request the gateway cannot even read: which part, and why. */
+function malformedRequest(code: keyof typeof malformedTitles, detail: string, error: { path: string; message: string }): Problem {
+  return { type: `https://lovepoints.example/problems/${code}`, title: malformedTitles[code], status: 400, detail, code, errors: [error] };
 }
 
 /**
  * The one place an error becomes an HTTP answer: domain and remote errors by the shared status
- * table, body-parser errors as 400/413, anything unexpected as a logged 500 without details.
+ * table, a request that cannot be read (its body or path) as 400/413, anything unexpected as a
+ * logged 500 without details.
  */
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, request, response, _next) => {
@@ -56,8 +73,29 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       });
       return;
     }
-    if (isBodyParserError(error)) {
-      if (error.type === 'entity.too.large') {
+    const requestError = requestErrorOf(error);
+    if (error instanceof URIError && requestError !== undefined) {
+      sendProblem(
+        response,
+        malformedRequest('malformed_path', 'The path has a parameter that is not valid percent-encoding.', {
+          path: '(path)',
+          message: 'not valid percent-encoding',
+        }),
+      );
+      return;
+    }
+    if (requestError !== undefined && requestError.type === undefined) {
+      sendProblem(
+        response,
+        malformedRequest('malformed_body', 'The request body could not be decoded as its Content-Encoding says.', {
+          path: '(body)',
+          message: 'not decodable with the given Content-Encoding',
+        }),
+      );
+      return;
+    }
+    if (requestError !== undefined) {
+      if (requestError.type === 'entity.too.large') {
         sendProblem(response, {
           type: 'https://lovepoints.example/problems/body_too_large',
           title: 'Body too large',
@@ -67,17 +105,8 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
         });
         return;
       }
-      if (error.status >= 400 && error.status < 500) {
-        sendProblem(response, {
-          type: 'https://lovepoints.example/problems/malformed_body',
-          title: 'Malformed body',
-          status: 400,
-          detail: 'The request body is not valid JSON.',
-          code: 'malformed_body',
-          errors: [{ path: '(body)', message: 'not valid JSON' }],
-        });
-        return;
-      }
+      sendProblem(response, malformedRequest('malformed_body', 'The request body is not valid JSON.', { path: '(body)', message: 'not valid JSON' }));
+      return;
     }
     logger.error({ err: error, method: request.method, path: request.path }, 'unhandled error');
     sendProblem(response, { type: 'about:blank', title: 'Internal error', status: 500, detail: 'Something went wrong on our side.' });
