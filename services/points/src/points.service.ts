@@ -194,11 +194,13 @@ export class PointsService {
   async getBalance(caller: Caller | undefined, requestedUserId: string) {
     const userId = this.readableMember(caller, requestedUserId);
     const owner = { kind: 'member' as const, id: userId };
-    const [points, time] = await Promise.all([this.ledger.findAccount(accountId(owner, 'POINTS')), this.ledger.findAccount(accountId(owner, 'TIME'))]);
+    const [pointsId, timeId] = [accountId(owner, 'POINTS'), accountId(owner, 'TIME')];
+    const accounts = await this.ledger.findAccounts([pointsId, timeId]);
+    const [points, time] = [accounts.get(pointsId) ?? null, accounts.get(timeId) ?? null];
     const lifetimePoints = points?.earnedPosted ?? 0;
     this.ensureSameCommunity(caller, userId, points ?? time);
     const communityId = points?.communityId ?? time?.communityId ?? caller?.communityId ?? '';
-    const rules = await this.earnings.getRules(communityId);
+    const rules = await this.earnings.getRulesForDisplay(communityId);
     return {
       userId,
       points: points?.available ?? 0,

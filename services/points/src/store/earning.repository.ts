@@ -86,6 +86,22 @@ export class EarningRepository {
     await Promise.all([this.rules.init(), this.counters.init()]);
   }
 
+  private readonly displayCache = new Map<string, { rules: EarningRules; until: number }>();
+
+  /**
+   * Rules for display (star tiers on a balance read), cached for a few seconds: balance reads are
+   * the hottest path. Changes through this process show at once; another replica's after the TTL.
+   * Earning and caps always read the stored rules.
+   */
+  async getRulesForDisplay(communityId: string, ttlMs = 5000): Promise<EarningRules> {
+    const cached = this.displayCache.get(communityId);
+    if (cached !== undefined && cached.until > Date.now()) return cached.rules;
+    const rules = await this.getRules(communityId);
+    if (this.displayCache.size >= 10_000) this.displayCache.clear();
+    this.displayCache.set(communityId, { rules, until: Date.now() + ttlMs });
+    return rules;
+  }
+
   async getRules(communityId: string): Promise<EarningRules> {
     const stored = await this.rules.findById(communityId).lean();
     if (stored === null) return { communityId, ...defaultEarningRules };
@@ -108,6 +124,7 @@ export class EarningRepository {
 
   async setRules(rules: EarningRules, byUserId: string): Promise<EarningRules> {
     const { communityId, ...values } = rules;
+    this.displayCache.delete(communityId);
     await this.rules.updateOne({ _id: communityId }, { $set: { ...values, updatedByUserId: byUserId, updatedAt: new Date() } }, { upsert: true });
     return this.getRules(communityId);
   }

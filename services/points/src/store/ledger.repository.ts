@@ -319,6 +319,12 @@ export class LedgerRepository {
     return this.accounts.findById(id).lean();
   }
 
+  /** Several accounts in one query, keyed by id (missing ones absent). */
+  async findAccounts(ids: string[]): Promise<Map<string, AccountDocument>> {
+    const accounts = await this.accounts.find({ _id: { $in: ids } }).lean();
+    return new Map(accounts.map((account) => [account._id, account]));
+  }
+
   async findTransfer(id: string): Promise<TransferDocument | null> {
     return this.transfers.findById(id, { outbox: 0 }).lean();
   }
