@@ -96,7 +96,7 @@ describe('the audit log of privileged actions', () => {
     });
     expect(manual.status).toBe(201);
 
-    const records = await readAll(admin.token, `action=attendance.record&from=${new Date(now - 1000).toISOString()}`, 10);
+    const records = await readAll(admin.token, `communityId=${communityId}&action=attendance.record&from=${new Date(now - 1000).toISOString()}`, 10);
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({
       actorUserId: admin.userId,
