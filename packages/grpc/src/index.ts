@@ -8,3 +8,4 @@ export type * as volunteerV1 from './generated/volunteer/v1/VolunteerService';
 export type * as pointsV1 from './generated/points/v1/PointsService';
 export type * as redeemV1 from './generated/redeem/v1/RedeemService';
 export type * as timebankV1 from './generated/timebank/v1/TimebankService';
+export { type Action, type Grants, type PolicyTarget, type Scope, actions, allows, authorize, isAction, policy, rolesFor, scopes } from './policy';

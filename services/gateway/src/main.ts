@@ -4,6 +4,7 @@ import { createLogger, type Logger } from '@lovepoints/logging';
 import { connectMongo, pingMongo } from '@lovepoints/mongo';
 import type { Server } from 'node:http';
 import { createGatewayApp } from './app';
+import { AuditLog } from './audit/audit-log';
 import { LoginGuard, RefreshSessions } from './auth/sessions';
 import { IdempotencyStore } from './http/idempotency';
 import { WindowLimiter } from './http/rate-limit';
@@ -67,6 +68,7 @@ runMain('gateway', async () => {
       }),
       idempotency: new IdempotencyStore(models),
       userLimiter: new WindowLimiter(config.RATE_LIMIT_USER_PER_MINUTE, minute),
+      audit: new AuditLog(models, logger),
     },
     bodyLimit: config.REQUEST_BODY_LIMIT,
     dependencies: addresses,

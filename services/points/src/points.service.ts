@@ -1,6 +1,6 @@
 import { attendanceRewardPoints, type AttendanceVerifiedData, type AttendanceVerifiedV2Data, type Envelope, type ReportAcceptedData } from '@lovepoints/events';
-import { DomainError, notFound, permissionDenied, unauthenticated } from '@lovepoints/errors';
-import type { Caller } from '@lovepoints/grpc';
+import { DomainError, notFound, unauthenticated } from '@lovepoints/errors';
+import { authorize, type Caller } from '@lovepoints/grpc';
 import { type AccountOwner, accountId, type Asset, checkTransfer, mayGoNegative, type TransferCommand } from './domain/ledger-rules';
 import { type EarningRepository, type EarningRules, starTier } from './store/earning.repository';
 import type { AccountDocument, LedgerRepository, TransferDocument } from './store/ledger.repository';
@@ -45,10 +45,6 @@ export interface LedgerLimits {
 
 const periods = ['week', 'month', 'year', 'all'] as const;
 export type LeaderboardPeriod = (typeof periods)[number];
-
-function isStaff(caller: Caller): boolean {
-  return caller.roles.includes('organizer') || caller.roles.includes('street_admin');
-}
 
 export class PointsService {
   constructor(
@@ -215,7 +211,7 @@ export class PointsService {
   private readableMember(caller: Caller | undefined, requestedUserId: string): string {
     if (caller === undefined) throw unauthenticated();
     const userId = requestedUserId === '' ? caller.userId : requestedUserId;
-    if (userId !== caller.userId && !isStaff(caller)) throw permissionDenied('Only organizers can read another member’s points.');
+    if (userId !== caller.userId) authorize(caller, 'points.read_member');
     return userId;
   }
 
@@ -245,9 +241,7 @@ export class PointsService {
     caller: Caller | undefined,
     input: { awardId: string; userId: string; points: number; reason: 'report_reward' | 'discussion_reward' | 'adjustment'; note: string; communityId: string },
   ) {
-    if (caller === undefined) throw unauthenticated();
-    if (!caller.roles.includes('organizer')) throw permissionDenied('Only organizers award points.');
-    if (caller.communityId === '' || caller.communityId !== input.communityId) throw notFound('The member');
+    authorize(caller, 'points.award', { communityId: input.communityId, what: 'The member' });
     const transferId = `award:${input.communityId}:${input.awardId}`;
     const existing = await this.ledger.findTransfer(transferId);
     if (existing !== null) {
@@ -279,10 +273,8 @@ export class PointsService {
   }
 
   async setEarningRules(caller: Caller | undefined, rules: EarningRules): Promise<EarningRules> {
-    if (caller === undefined) throw unauthenticated();
-    if (!caller.roles.includes('organizer')) throw permissionDenied('Only organizers change earning rules.');
-    if (rules.communityId !== caller.communityId) throw notFound('The community');
-    return this.earnings.setRules(rules, caller.userId);
+    const known = authorize(caller, 'points.rules.write', { communityId: rules.communityId, what: 'The community' });
+    return this.earnings.setRules(rules, known.userId);
   }
 
   /**

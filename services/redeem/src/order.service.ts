@@ -464,7 +464,7 @@ export class OrderService {
    * which guesses were right.
    */
   async confirmPickup(caller: Caller | undefined, shopId: string, input: { pickupCode: string; idempotencyKey: string }) {
-    const shop = await this.shops.ownShop(caller, shopId);
+    const shop = await this.shops.ownShop(caller, shopId, 'shop.sell');
     const windowId = await this.pickupWindow(shop._id);
     const order = await this.models.orders.findOne({ pickupKey: pickupKey(shop._id, normalizePickupCode(input.pickupCode)) }, withoutOutbox).lean();
     const replaying = order?.phase === 'fulfilled' && input.idempotencyKey !== '' && order.pickupIdempotencyKey === input.idempotencyKey;
@@ -511,7 +511,7 @@ export class OrderService {
    * The sale's order id derives from the code, so one code pays for one sale at most.
    */
   async createCounterSale(caller: Caller | undefined, shopId: string, input: { memberCode: string; itemId: string; quantity: number }) {
-    const shop = await this.shops.ownShop(caller, shopId);
+    const shop = await this.shops.ownShop(caller, shopId, 'shop.sell');
     const verdict = verifyMemberCode(this.memberCodeSettings(), input.memberCode, this.now());
     if (verdict.verdict === 'expired') throw refused('member_code_expired', 'The member code has expired; ask the resident to show a fresh one.');
     if (verdict.verdict === 'malformed') throw refused('member_code_invalid', 'That is not a valid member code.');

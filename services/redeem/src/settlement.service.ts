@@ -1,8 +1,8 @@
 import { conflict, DomainError, invalidArgument } from '@lovepoints/errors';
-import { type Caller, requireCaller, requireRole } from '@lovepoints/grpc';
+import { authorize, type Caller, requireCaller } from '@lovepoints/grpc';
 import type { Logger } from '@lovepoints/logging';
 import { insertUnique } from '@lovepoints/mongo';
-import { ensureShopOwnerOrOrganizer, ensureShopVisible } from './domain/shop-access';
+import { ensureShopVisible } from './domain/shop-access';
 import type { RedeemLedger } from './ledger.client';
 import type { OrderDocument, RedeemModels, SettlementDocument, ShopDocument } from './store/models';
 
@@ -51,7 +51,7 @@ export class SettlementService {
   async getSettlement(caller: Caller | undefined, input: { shopId: string; from?: string | undefined; to?: string | undefined }) {
     const known = requireCaller(caller);
     const shop = await this.visibleShop(known, input.shopId);
-    ensureShopOwnerOrOrganizer(known, shop);
+    authorize(known, 'shop.settlement.read', { communityId: shop.communityId, ownerUserId: shop.ownerUserId, what: 'The shop' });
     const from = input.from === undefined ? shop.createdAt : new Date(input.from);
     const to = input.to === undefined ? this.now() : new Date(input.to);
     if (to.getTime() < from.getTime()) throw invalidArgument([{ path: 'to', message: 'must not be before from' }]);
@@ -97,7 +97,7 @@ export class SettlementService {
 
   /** An organizer settles the shop's takings from the end of the last settlement up to `to`. */
   async settleShop(caller: Caller | undefined, input: { shopId: string; to?: string | undefined; idempotencyKey: string }) {
-    const known = requireRole(caller, 'organizer');
+    const known = authorize(caller, 'shop.settle');
     let shop = await this.visibleShop(known, input.shopId);
     if (input.idempotencyKey !== '') {
       const replayed = await this.models.settlements.findOne({ shopId: shop._id, idempotencyKey: input.idempotencyKey }).lean();

@@ -1,11 +1,11 @@
 import { DomainError, notFound } from '@lovepoints/errors';
-import { type Caller, hasRole, requireCaller, requireRole } from '@lovepoints/grpc';
+import { authorize, type Caller, hasRole, requireCaller } from '@lovepoints/grpc';
 import type { Logger } from '@lovepoints/logging';
 import { insertUnique } from '@lovepoints/mongo';
 import { randomUUID } from 'node:crypto';
 import type { LimitPeriod } from './domain/order-rules';
 import { saleVerdict } from './domain/order-rules';
-import { ensureShopOwner, ensureShopVisible, isShopOwner, unknownItem } from './domain/shop-access';
+import { ensureShopVisible, isShopOwner, unknownItem } from './domain/shop-access';
 import type { RedeemLedger } from './ledger.client';
 import type { ItemDocument, RedeemModels, ShopDocument } from './store/models';
 
@@ -68,7 +68,7 @@ export class ShopService {
    * is checked by the gateway with the volunteer service before this call.
    */
   async createShop(caller: Caller | undefined, input: { name: string; ownerUserId: string }) {
-    const known = requireRole(caller, 'organizer');
+    const known = authorize(caller, 'shop.create');
     if (known.communityId === '') throw notFound('Your community');
     const shop = await insertUnique(
       () =>
@@ -95,7 +95,7 @@ export class ShopService {
 
   /** An organizer opens or closes a shop (a closed shop takes no new orders) or renames it. */
   async updateShop(caller: Caller | undefined, shopId: string, patch: { status?: 'open' | 'closed' | undefined; name?: string | undefined }) {
-    const known = requireRole(caller, 'organizer');
+    const known = authorize(caller, 'shop.manage');
     ensureShopVisible(known, await this.models.shops.findById(shopId).lean());
     const updated = await insertUnique(
       () =>
@@ -113,16 +113,16 @@ export class ShopService {
   }
 
   /** A shop the caller runs, or the refusal: unknown (another community) or not theirs. */
-  async ownShop(caller: Caller | undefined, shopId: string): Promise<ShopDocument> {
-    const known = requireRole(caller, 'shopkeeper');
+  async ownShop(caller: Caller | undefined, shopId: string, action: 'shop.manage_items' | 'shop.sell'): Promise<ShopDocument> {
+    const known = authorize(caller, action);
     const shop = await this.models.shops.findById(shopId).lean();
-    ensureShopVisible(known, shop);
-    ensureShopOwner(known, shop);
+    if (shop === null) throw notFound('The shop');
+    authorize(known, action, { communityId: shop.communityId, ownerUserId: shop.ownerUserId, what: 'The shop' });
     return shop;
   }
 
   async createItem(caller: Caller | undefined, shopId: string, input: ItemInput) {
-    const shop = await this.ownShop(caller, shopId);
+    const shop = await this.ownShop(caller, shopId, 'shop.manage_items');
     const now = this.now();
     const item = await this.models.items.create({
       _id: randomUUID(),
@@ -155,7 +155,7 @@ export class ShopService {
    * by pending orders come back on top of it if those orders are cancelled or expire.
    */
   async updateItem(caller: Caller | undefined, shopId: string, itemId: string, patch: ItemPatch) {
-    const shop = await this.ownShop(caller, shopId);
+    const shop = await this.ownShop(caller, shopId, 'shop.manage_items');
     const item = await this.models.items.findById(itemId, { reservations: 0 }).lean();
     if (item === null || item.shopId !== shop._id) throw unknownItem();
     const { activeFrom, activeUntil, ...plain } = patch;

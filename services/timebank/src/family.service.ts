@@ -1,5 +1,5 @@
 import { DomainError, notFound, permissionDenied } from '@lovepoints/errors';
-import { type Caller, hasRole, requireCaller } from '@lovepoints/grpc';
+import { authorize, type Caller, requireCaller } from '@lovepoints/grpc';
 import { insertUnique } from '@lovepoints/mongo';
 import { type LedgerClient, memberOwner, poolOwner } from './clients/ledger.client';
 import type { PeopleClient } from './clients/people.client';
@@ -25,10 +25,8 @@ export function requireCommunityMember(caller: Caller | undefined): Caller {
   return known;
 }
 
-export function requireOrganizer(caller: Caller | undefined): Caller {
-  const known = requireCommunityMember(caller);
-  if (!hasRole(known, 'organizer')) throw permissionDenied('Only organizers of the community can do this.');
-  return known;
+export function requireOrganizer(caller: Caller | undefined, action: 'timebank.pool.read' | 'timebank.beneficiary.write'): Caller {
+  return authorize(requireCommunityMember(caller), action);
 }
 
 /**
@@ -152,9 +150,9 @@ export class FamilyService {
   }
 
   async setBeneficiary(caller: Caller | undefined, userId: string, input: { poolEligible: boolean; birthDate?: string | undefined }) {
-    const organizer = requireOrganizer(caller);
+    const organizer = requireOrganizer(caller, 'timebank.beneficiary.write');
     const person = await this.people.byId(userId);
-    if (person.communityId !== organizer.communityId) throw notFound('The resident');
+    authorize(organizer, 'timebank.beneficiary.write', { communityId: person.communityId, what: 'The resident' });
     const record = await this.models.beneficiaries
       .findOneAndUpdate(
         { _id: userId },
@@ -210,7 +208,7 @@ export class FamilyService {
   }
 
   async poolStatement(caller: Caller | undefined, page: { limit: number; cursor: string }) {
-    const organizer = requireOrganizer(caller);
+    const organizer = requireOrganizer(caller, 'timebank.pool.read');
     const pool = poolOwner(organizer.communityId);
     const [account, statement] = await Promise.all([this.ledger.account(pool), this.ledger.statement(pool, page)]);
     return {

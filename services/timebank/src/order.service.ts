@@ -7,7 +7,7 @@ import {
   serviceOrderStarted,
 } from '@lovepoints/events';
 import { DomainError, notFound, permissionDenied } from '@lovepoints/errors';
-import { type Caller, hasRole, requireCaller } from '@lovepoints/grpc';
+import { authorize, type Caller, hasRole, requireCaller } from '@lovepoints/grpc';
 import { randomUUID } from 'node:crypto';
 import type { PeopleClient } from './clients/people.client';
 import { completionBoundMinutes, nextLevel } from './domain/order-rules';
@@ -243,7 +243,7 @@ export class OrderService {
   async assignRequest(caller: Caller | undefined, orderId: string, volunteerUserId: string, idempotencyKey: string) {
     const organizer = requireCaller(caller);
     const order = await this.visibleOrder(organizer, orderId);
-    if (!this.isOrganizerOf(organizer, order)) throw permissionDenied('Only organizers of the order’s community dispatch it.');
+    authorize(organizer, 'timebank.order.assign', { communityId: order.communityId, street: order.street, what: 'The order' });
     if (this.replayed(order, 'assign', organizer, idempotencyKey)) return orderView(order);
     const volunteer = await this.people.byId(volunteerUserId).catch((error: unknown) => {
       if (error instanceof DomainError && error.kind === 'not_found') {
@@ -351,7 +351,7 @@ export class OrderService {
   ) {
     const organizer = requireCaller(caller);
     const order = await this.visibleOrder(organizer, orderId);
-    if (!this.isOrganizerOf(organizer, order)) throw permissionDenied('Only organizers of the order’s community decide disputes.');
+    authorize(organizer, 'timebank.dispute.resolve', { communityId: order.communityId, street: order.street, what: 'The order' });
     if (this.replayed(order, 'resolve', organizer, idempotencyKey)) return orderView(order);
     if (order.status !== 'disputed') throw wrongStatus(order, 'decided');
     const common = { actorUserId: organizer.userId, requestKey: idempotencyKey, step: 'resolve' };

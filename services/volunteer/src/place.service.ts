@@ -2,7 +2,7 @@ import { DomainError, notFound } from '@lovepoints/errors';
 import type { Caller } from '@lovepoints/grpc';
 import { insertUnique } from '@lovepoints/mongo';
 import { randomUUID } from 'node:crypto';
-import { ensureCanManage, ensureVisible, hasRole, refused, requireCaller, requireRole } from './domain/access';
+import { authorize, ensureCanManage, ensureVisible, hasRole, refused, requireCaller } from './domain/access';
 import { findCommunity, findGrid } from './store/lookups';
 import type { BuildingDocument, GridDocument, VolunteerModels } from './store/models';
 import { userView } from './volunteer.service';
@@ -42,16 +42,16 @@ export class PlaceService {
   }
 
   private async managedGrid(caller: Caller | undefined, gridId: string) {
-    const known = requireRole(caller, 'organizer', 'street_admin');
+    const known = authorize(caller, 'place.manage');
     const grid = await findGrid(this.models, gridId);
-    ensureCanManage(known, { id: grid.communityId, street: grid.street }, 'The grid');
+    ensureCanManage(known, 'place.manage', { id: grid.communityId, street: grid.street }, 'The grid');
     return { known, grid };
   }
 
   async createGrid(caller: Caller | undefined, input: { communityId: string; name: string; leaderUserId?: string | undefined }) {
-    const known = requireRole(caller, 'organizer', 'street_admin');
+    const known = authorize(caller, 'place.manage');
     const community = await findCommunity(this.models, input.communityId);
-    ensureCanManage(known, { id: community._id, street: community.street }, 'The community');
+    ensureCanManage(known, 'place.manage', { id: community._id, street: community.street }, 'The community');
     if (input.leaderUserId !== undefined) await this.ensureLeader(community._id, input.leaderUserId);
     const grid = await insertUnique(
       () =>

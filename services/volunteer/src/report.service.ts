@@ -3,7 +3,7 @@ import { DomainError, notFound } from '@lovepoints/errors';
 import type { Caller } from '@lovepoints/grpc';
 import { outboxEntry } from '@lovepoints/outbox';
 import { randomUUID } from 'node:crypto';
-import { canSeeCommunity, conflict, ensureVisible, hasRole, refused, requireCaller, requireRole } from './domain/access';
+import { authorize, canSeeCommunity, conflict, ensureVisible, hasRole, refused, requireCaller } from './domain/access';
 import { findCommunity } from './store/lookups';
 import type { ReportDocument, ReportLevel, VolunteerModels } from './store/models';
 
@@ -111,7 +111,7 @@ export class ReportService {
   }
 
   private async decidable(caller: Caller | undefined, reportId: string) {
-    const known = requireRole(caller, 'organizer', 'street_admin');
+    const known = authorize(caller, 'report.decide');
     const report = await this.models.reports.findById(reportId, { outbox: 0 }).lean();
     if (report === null || !this.canSee(known, report)) throw notFound('The report');
     if (report.status !== 'open') throw conflict('report_decided', `The report was already ${report.status}.`);

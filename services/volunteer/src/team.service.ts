@@ -2,7 +2,7 @@ import { DomainError, notFound, permissionDenied } from '@lovepoints/errors';
 import type { Caller } from '@lovepoints/grpc';
 import { insertUnique } from '@lovepoints/mongo';
 import { randomUUID } from 'node:crypto';
-import { conflict, ensureVisible, hasRole, refused, requireCaller, requireRole } from './domain/access';
+import { authorize, conflict, ensureVisible, hasRole, refused, requireCaller } from './domain/access';
 import { findCommunity } from './store/lookups';
 import type { TeamDocument, TeamMemberEntry, VolunteerModels } from './store/models';
 
@@ -58,7 +58,7 @@ export class TeamService {
   }
 
   async createTeam(caller: Caller | undefined, input: { name: string; leaderUserId: string; description: string }) {
-    const known = requireRole(caller, 'organizer');
+    const known = authorize(caller, 'team.create');
     const community = await findCommunity(this.models, known.communityId);
     await this.volunteerOf(community._id, input.leaderUserId, 'leaderUserId');
     const leader: TeamMemberEntry = { userId: input.leaderUserId, role: 'leader', joinedAt: this.now(), addedByUserId: known.userId };

@@ -1,11 +1,11 @@
 import type { ActivityPatch } from '@lovepoints/contracts';
 import { attendanceRewardPoints, attendanceVerified, attendanceVerifiedV2, createEvent } from '@lovepoints/events';
 import { DomainError, notFound, permissionDenied, unauthenticated } from '@lovepoints/errors';
-import { type Caller, type Role } from '@lovepoints/grpc';
+import { type Action, type Caller, type Role } from '@lovepoints/grpc';
 import { insertUnique, isDuplicateKeyError } from '@lovepoints/mongo';
 import { outboxEntry } from '@lovepoints/outbox';
 import { randomUUID } from 'node:crypto';
-import { canSeeCommunity, conflict, ensureCanManage, ensureVisible, hasRole, refused, requireCaller, requireRole } from './domain/access';
+import { authorize, canSeeCommunity, conflict, ensureCanManage, ensureVisible, hasRole, refused, requireCaller } from './domain/access';
 import { activityChanges, ensureSchedule, lockedFields, rewardOf, signupWindowRefusal } from './domain/activity-rules';
 import { attendedMinutes, distanceMeters, withinCheckinWindow } from './domain/attendance-rules';
 import { issueCheckinCode, verifyCheckinCode } from './domain/checkin-code';
@@ -151,6 +151,14 @@ export class VolunteerService {
     return activity;
   }
 
+  /** An activity the caller may take a staff action on, by the policy table (another community's is not found). */
+  private async managedActivity(caller: Caller, action: Action, activityId: string): Promise<ActivityDocument> {
+    const activity = await this.models.activities.findById(activityId).lean();
+    if (activity === null) throw notFound('The activity');
+    ensureCanManage(caller, action, { id: activity.communityId, street: (await this.community(activity.communityId)).street }, 'The activity');
+    return activity;
+  }
+
   async registerUser(input: { phone: string; password: string; name: string; communityId: string }): Promise<UserView> {
     const community = await this.models.communities.findById(input.communityId).lean();
     if (community === null)
@@ -225,10 +233,10 @@ export class VolunteerService {
   }
 
   async grantRole(caller: Caller | undefined, input: { userId: string; role: Role }): Promise<UserView> {
-    const known = requireRole(caller, 'organizer', 'street_admin');
+    const known = authorize(caller, 'role.grant');
     const user = await this.models.users.findById(input.userId).lean();
     if (user === null) throw notFound('The user');
-    ensureVisible(known, { id: user.communityId, street: user.street }, 'The user');
+    ensureCanManage(known, 'role.grant', { id: user.communityId, street: user.street }, 'The user');
     const allowed = new Set<Role>([
       ...(hasRole(known, 'organizer') ? grantableRoles.organizer : []),
       ...(hasRole(known, 'street_admin') ? grantableRoles.street_admin : []),
@@ -240,7 +248,7 @@ export class VolunteerService {
   }
 
   async createCommunity(caller: Caller | undefined, input: { name: string; street: string }) {
-    const known = requireRole(caller, 'street_admin');
+    const known = authorize(caller, 'community.create');
     if (input.street !== known.street) throw permissionDenied('Street admins create communities in their own street only.');
     const community = await insertUnique(
       () => this.models.communities.create({ _id: randomUUID(), name: input.name, street: input.street }),
@@ -286,10 +294,15 @@ export class VolunteerService {
   }
 
   async approveVolunteer(caller: Caller | undefined, profileId: string) {
-    const known = requireRole(caller, 'organizer', 'street_admin');
+    const known = authorize(caller, 'volunteer.approve');
     const profile = await this.models.profiles.findById(profileId).lean();
     if (profile === null) throw notFound('The volunteer profile');
-    ensureCanManage(known, { id: profile.communityId, street: (await this.community(profile.communityId)).street }, 'The volunteer profile');
+    ensureCanManage(
+      known,
+      'volunteer.approve',
+      { id: profile.communityId, street: (await this.community(profile.communityId)).street },
+      'The volunteer profile',
+    );
     const approved = await this.models.profiles
       .findOneAndUpdate({ _id: profileId, status: 'pending' }, { $set: { status: 'active', approvedByUserId: known.userId } }, { new: true })
       .lean();
@@ -299,7 +312,7 @@ export class VolunteerService {
   }
 
   async createActivity(caller: Caller | undefined, input: ActivityInput) {
-    const known = requireRole(caller, 'organizer');
+    const known = authorize(caller, 'activity.create');
     ensureSchedule(input);
     const activity = await this.models.activities.create({
       _id: randomUUID(),
@@ -313,9 +326,8 @@ export class VolunteerService {
   }
 
   async publishActivity(caller: Caller | undefined, activityId: string) {
-    const known = requireRole(caller, 'organizer', 'street_admin');
-    const activity = await this.visibleActivity(known, activityId);
-    ensureCanManage(known, { id: activity.communityId, street: known.street }, 'The activity');
+    const known = authorize(caller, 'activity.manage');
+    const activity = await this.managedActivity(known, 'activity.manage', activityId);
     const published = await this.models.activities
       .findOneAndUpdate({ _id: activityId, status: 'draft' }, { $set: { status: 'published' } }, { new: true })
       .lean();
@@ -330,9 +342,8 @@ export class VolunteerService {
    * confirmed count, so the capacity never drops below the places already given.
    */
   async updateActivity(caller: Caller | undefined, activityId: string, patch: ActivityPatch) {
-    const known = requireRole(caller, 'organizer', 'street_admin');
-    const activity = await this.visibleActivity(known, activityId);
-    ensureCanManage(known, { id: activity.communityId, street: known.street }, 'The activity');
+    const known = authorize(caller, 'activity.manage');
+    const activity = await this.managedActivity(known, 'activity.manage', activityId);
     if (activity.status !== 'draft' && activity.status !== 'published')
       throw conflict('activity_not_editable', `The activity is ${activity.status}; it can no longer be edited.`);
     const locked = lockedFields(activity.status, patch);
@@ -400,7 +411,7 @@ export class VolunteerService {
   }
 
   async signUp(caller: Caller | undefined, activityId: string) {
-    const known = requireRole(caller, 'volunteer');
+    const known = authorize(caller, 'activity.signup');
     const activity = await this.visibleActivity(known, activityId);
     if (activity.status !== 'published' && activity.status !== 'in_progress')
       throw refused('activity_not_open', `The activity is ${activity.status}; sign-ups are closed.`);
@@ -427,7 +438,7 @@ export class VolunteerService {
    * increment sign-ups use, so the count never exceeds capacity however requests interleave.
    */
   async cancelSignUp(caller: Caller | undefined, activityId: string) {
-    const known = requireRole(caller, 'volunteer');
+    const known = authorize(caller, 'activity.signup');
     const activity = await this.visibleActivity(known, activityId);
     if (activity.status !== 'published' && activity.status !== 'in_progress') throw conflict('activity_not_open', `The activity is ${activity.status}.`);
     const signupId = `${activityId}:${known.userId}`;
@@ -478,8 +489,8 @@ export class VolunteerService {
   }
 
   async getCheckinCode(caller: Caller | undefined, activityId: string) {
-    const known = requireRole(caller, 'organizer', 'street_admin');
-    const activity = await this.visibleActivity(known, activityId);
+    const known = authorize(caller, 'activity.manage');
+    const activity = await this.managedActivity(known, 'activity.manage', activityId);
     if (activity.status !== 'published' && activity.status !== 'in_progress') throw refused('activity_not_open', `The activity is ${activity.status}.`);
     const { code, expiresAt } = issueCheckinCode(this.codeSettings(), activityId, this.now());
     return { code, expiresAt: expiresAt.toISOString() };
@@ -491,7 +502,7 @@ export class VolunteerService {
 
   /** The checks shared by check-in and check-out: open activity, place, time and code. */
   private async checkPresence(caller: Caller | undefined, input: { activityId: string; code: string; lat: number; lng: number }) {
-    const known = requireRole(caller, 'volunteer');
+    const known = authorize(caller, 'attendance.check');
     const activity = await this.visibleActivity(known, input.activityId);
     if (activity.status !== 'published' && activity.status !== 'in_progress') throw refused('activity_not_open', `The activity is ${activity.status}.`);
     const now = this.now();
@@ -576,9 +587,8 @@ export class VolunteerService {
     caller: Caller | undefined,
     input: { activityId: string; userId: string; action: 'check_in' | 'check_out'; at?: string | undefined; reason: string },
   ) {
-    const known = requireRole(caller, 'organizer', 'street_admin');
-    const activity = await this.visibleActivity(known, input.activityId);
-    ensureCanManage(known, { id: activity.communityId, street: known.street }, 'The activity');
+    const known = authorize(caller, 'attendance.record');
+    const activity = await this.managedActivity(known, 'attendance.record', input.activityId);
     if (activity.status !== 'published' && activity.status !== 'in_progress') throw conflict('activity_not_open', `The activity is ${activity.status}.`);
     const now = this.now();
     const at = input.at === undefined ? now : new Date(input.at);
@@ -615,9 +625,8 @@ export class VolunteerService {
   }
 
   async cancelActivity(caller: Caller | undefined, input: { activityId: string; reason: string }) {
-    const known = requireRole(caller, 'organizer', 'street_admin');
-    const activity = await this.visibleActivity(known, input.activityId);
-    ensureCanManage(known, { id: activity.communityId, street: known.street }, 'The activity');
+    const known = authorize(caller, 'activity.manage');
+    const activity = await this.managedActivity(known, 'activity.manage', input.activityId);
     const cancelled = await this.models.activities
       .findOneAndUpdate(
         { _id: activity._id, status: { $in: ['draft', 'published', 'in_progress'] } },
@@ -650,9 +659,8 @@ export class VolunteerService {
    * untouched; completing again finishes the job without repeating any.
    */
   async completeActivity(caller: Caller | undefined, input: { activityId: string; adjustments: { userId: string; minutes: number; reason: string }[] }) {
-    const known = requireRole(caller, 'organizer', 'street_admin');
-    const activity = await this.visibleActivity(known, input.activityId);
-    ensureCanManage(known, { id: activity.communityId, street: known.street }, 'The activity');
+    const known = authorize(caller, 'activity.complete');
+    const activity = await this.managedActivity(known, 'activity.complete', input.activityId);
     if (activity.status !== 'published' && activity.status !== 'in_progress')
       throw conflict('activity_not_open', `The activity is ${activity.status}; only an open activity can be completed.`);
     const now = this.now();

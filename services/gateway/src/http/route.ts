@@ -1,8 +1,9 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
-import { parseInput, permissionDenied, unauthenticated } from '@lovepoints/errors';
-import type { Caller, Role, ServiceClients } from '@lovepoints/grpc';
+import { parseInput, unauthenticated } from '@lovepoints/errors';
+import { type Action, authorize, type Caller, policy, rolesFor, type ServiceClients } from '@lovepoints/grpc';
 import type { Logger } from '@lovepoints/logging';
 import type { Express, Request } from 'express';
+import type { AuditFacts, AuditLog } from '../audit/audit-log';
 import { z } from 'zod';
 import type { LoginGuard, RefreshSessions } from '../auth/sessions';
 import { type TokenSettings, verifyAccessToken } from '../auth/tokens';
@@ -20,6 +21,7 @@ export interface GatewayContext {
   idempotency: IdempotencyStore;
   /** Requests per signed-in user (this instance). */
   userLimiter: WindowLimiter;
+  audit: AuditLog;
 }
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -52,15 +54,21 @@ export class TextBody {
  * One REST endpoint: its contract (path, schemas, status, who may call it) and its handler.
  * The same definition mounts the route and documents it, so the OpenAPI document cannot drift.
  */
-export interface RouteDefinition<Body = unknown, Query = unknown, Params = unknown> {
+export interface RouteDefinition<Body = unknown, Query = unknown, Params = unknown, Result = unknown> {
   method: Method;
   /** Express-style path, e.g. `/api/v1/activities/:id`. */
   path: string;
   summary: string;
   tag: string;
-  /** `public` routes need no token; otherwise a valid access token, and one of `roles` if given. */
+  /** `public` routes need no token; `signed_in` ones a valid access token and a role the policy grants `action`. */
   access: 'public' | 'signed_in';
-  roles?: Role[];
+  /** What the route does, in the policy table (packages/grpc policy.ts): who may, and how far. */
+  action?: Action;
+  /**
+   * A privileged route: after it succeeds, the audit log records its action with what this
+   * returns (the record acted on, its community, a small detail).
+   */
+  audit?: (input: RouteInput<Body, Query, Params>, result: Result, context: GatewayContext) => AuditFacts | Promise<AuditFacts>;
   body?: z.ZodType<Body>;
   query?: z.ZodType<Query>;
   params?: z.ZodType<Params>;
@@ -70,7 +78,7 @@ export interface RouteDefinition<Body = unknown, Query = unknown, Params = unkno
   response?: z.ZodType;
   /** Another content type the route can answer in (as a TextBody), e.g. `text/csv`. */
   alternativeContentType?: string;
-  handler: (input: RouteInput<Body, Query, Params>, context: GatewayContext) => Promise<unknown>;
+  handler: (input: RouteInput<Body, Query, Params>, context: GatewayContext) => Promise<Result>;
 }
 
 /**
@@ -78,11 +86,11 @@ export interface RouteDefinition<Body = unknown, Query = unknown, Params = unkno
  * definition was type-checked against its own schemas by `defineRoute`.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyRoute = RouteDefinition<any, any, any>;
+export type AnyRoute = RouteDefinition<any, any, any, any>;
 
-export function defineRoute<Body = undefined, Query = undefined, Params = undefined>(
-  route: RouteDefinition<Body, Query, Params>,
-): RouteDefinition<Body, Query, Params> {
+export function defineRoute<Body = undefined, Query = undefined, Params = undefined, Result = unknown>(
+  route: RouteDefinition<Body, Query, Params, Result>,
+): RouteDefinition<Body, Query, Params, Result> {
   return route;
 }
 
@@ -105,9 +113,8 @@ export function mountRoutes(app: Express, routes: readonly AnyRoute[], context: 
       const caller = callerOf(request, context);
       if (route.access === 'signed_in') {
         if (caller === undefined) throw unauthenticated();
-        if (route.roles !== undefined && !route.roles.some((role) => caller.roles.includes(role))) {
-          throw permissionDenied(`This needs the role ${route.roles.join(' or ')}.`);
-        }
+        // Roles only: the record, and so its community, is known to the service, which checks again.
+        if (route.action !== undefined) authorize(caller, route.action);
       }
       if (caller !== undefined) {
         const verdict = context.userLimiter.take(caller.userId);
@@ -138,6 +145,11 @@ export function mountRoutes(app: Express, routes: readonly AnyRoute[], context: 
         if (idempotent !== undefined) await context.idempotency.abandon(idempotent.id);
         throw error;
       }
+      const describe = route.audit;
+      if (describe !== undefined && route.action !== undefined && caller !== undefined) {
+        const origin = { requestId: response.get('x-request-id') ?? '', method: route.method, path: request.path };
+        await context.audit.record(route.action, caller, origin, () => describe(input, result, context));
+      }
       if (idempotent !== undefined) await context.idempotency.finish(idempotent.id, route.successStatus, result);
       if (route.successStatus === 204) response.status(204).end();
       else if (result instanceof TextBody) {
@@ -145,6 +157,21 @@ export function mountRoutes(app: Express, routes: readonly AnyRoute[], context: 
       } else response.status(route.successStatus).json(result);
     });
   }
+}
+
+const scopeWords = {
+  any: 'anywhere',
+  self: 'their own records',
+  owner: 'records they own',
+  community: 'their community',
+  street: 'the communities of their street',
+} as const;
+
+/** Who may call a route, in words, from the policy table. */
+function policyDescription(action: Action, audited: boolean): string {
+  const grants: Partial<Record<string, keyof typeof scopeWords>> = policy[action];
+  const who = rolesFor(action).map((role) => `${role} (${scopeWords[grants[role] ?? 'any']})`);
+  return `Action \`${action}\`. Roles: ${who.join(', ')}.${audited ? ' Recorded in the audit log.' : ''}`;
 }
 
 /** The OpenAPI 3.1 document, generated from the route definitions' zod schemas. */
@@ -167,7 +194,7 @@ export function openApiDocument(routes: readonly AnyRoute[]) {
       summary: route.summary,
       tags: [route.tag],
       ...(route.access === 'signed_in' ? { security: [{ bearer: [] }] } : {}),
-      ...(route.roles ? { description: `Roles: ${route.roles.join(', ')}.` } : {}),
+      ...(route.action ? { description: policyDescription(route.action, route.audit !== undefined) } : {}),
       request: {
         ...(route.params ? { params: route.params as AnyObjectSchema as z.ZodObject } : {}),
         ...(route.query ? { query: route.query as AnyObjectSchema as z.ZodObject } : {}),

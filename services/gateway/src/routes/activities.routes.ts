@@ -9,7 +9,8 @@ import {
 } from '@lovepoints/contracts';
 import { callUnary } from '@lovepoints/grpc';
 import { z } from 'zod';
-import { defineRoute } from '../http/route';
+import type { Caller } from '@lovepoints/grpc';
+import { defineRoute, type GatewayContext } from '../http/route';
 import { emptyToNull, idParams, pageOf } from './views';
 
 const activityView = z.object({
@@ -58,6 +59,14 @@ function toAttendanceView(attendance: z.input<typeof attendanceView> & { checked
   return { ...attendance, checkedOutAt: emptyToNull(attendance.checkedOutAt) };
 }
 
+/**
+ * The community of an activity, for the audit log: a street admin acts in a community that is not
+ * in their token, and the answers of attendance routes do not carry it.
+ */
+async function activityCommunity(activityId: string, caller: Caller | undefined, context: GatewayContext): Promise<string> {
+  return (await callUnary(context.clients.volunteer, 'getActivity', { activityId }, { caller, deadlineMs: context.deadlineMs })).communityId;
+}
+
 /** Check-in and check-out take the same proof of presence (code and position). */
 function presenceRoute(collection: 'checkins' | 'checkouts', method: 'checkIn' | 'checkOut', summary: string) {
   return defineRoute({
@@ -66,7 +75,7 @@ function presenceRoute(collection: 'checkins' | 'checkouts', method: 'checkIn' |
     summary,
     tag: 'activities',
     access: 'signed_in',
-    roles: ['volunteer'],
+    action: 'attendance.check',
     params: idParams,
     body: checkInput,
     successStatus: 201,
@@ -83,7 +92,7 @@ export const activityRoutes = [
     summary: 'Create a draft activity',
     tag: 'activities',
     access: 'signed_in',
-    roles: ['organizer'],
+    action: 'activity.create',
     body: createActivityInput,
     successStatus: 201,
     response: activityView,
@@ -96,7 +105,7 @@ export const activityRoutes = [
     summary: 'Publish a draft activity',
     tag: 'activities',
     access: 'signed_in',
-    roles: ['organizer', 'street_admin'],
+    action: 'activity.manage',
     params: idParams,
     successStatus: 200,
     response: activityView,
@@ -109,6 +118,7 @@ export const activityRoutes = [
     summary: 'Activities of your community (street admins: of their street, or the community given), newest start first',
     tag: 'activities',
     access: 'signed_in',
+    action: 'activity.read',
     query: listActivitiesInput,
     successStatus: 200,
     response: pageOf(activityView),
@@ -134,6 +144,7 @@ export const activityRoutes = [
     summary: 'One activity',
     tag: 'activities',
     access: 'signed_in',
+    action: 'activity.read',
     params: idParams,
     successStatus: 200,
     response: activityView,
@@ -147,7 +158,7 @@ export const activityRoutes = [
       'Edit an activity: a draft takes any field; a published one (nobody checked in yet) all but its reward, the capacity not below the confirmed places (raising it promotes the waitlist); later states none (409). `null` removes a sign-up limit',
     tag: 'activities',
     access: 'signed_in',
-    roles: ['organizer', 'street_admin'],
+    action: 'activity.manage',
     params: idParams,
     body: updateActivityInput,
     successStatus: 200,
@@ -170,7 +181,7 @@ export const activityRoutes = [
     summary: 'Sign up: confirmed while places last, then waitlisted',
     tag: 'activities',
     access: 'signed_in',
-    roles: ['volunteer'],
+    action: 'activity.signup',
     params: idParams,
     successStatus: 201,
     response: z.object({ activityId: z.string(), userId: z.string(), status: z.enum(['confirmed', 'waitlisted']) }),
@@ -183,7 +194,7 @@ export const activityRoutes = [
     summary: 'Withdraw your sign-up; a confirmed place goes to the longest-waiting volunteer',
     tag: 'activities',
     access: 'signed_in',
-    roles: ['volunteer'],
+    action: 'activity.signup',
     params: idParams,
     successStatus: 204,
     handler: ({ params, caller }, context) =>
@@ -195,7 +206,7 @@ export const activityRoutes = [
     summary: 'The rotating, signed check-in code to show on site',
     tag: 'activities',
     access: 'signed_in',
-    roles: ['organizer', 'street_admin'],
+    action: 'activity.manage',
     params: idParams,
     successStatus: 200,
     response: z.object({ code: z.string(), expiresAt: z.string() }),
@@ -210,7 +221,7 @@ export const activityRoutes = [
     summary: 'Check a volunteer in or out by hand (a dead phone, a forgotten scan); the reason is kept in the audit trail',
     tag: 'activities',
     access: 'signed_in',
-    roles: ['organizer', 'street_admin'],
+    action: 'attendance.record',
     params: idParams,
     body: recordAttendanceInput,
     successStatus: 201,
@@ -224,6 +235,11 @@ export const activityRoutes = [
           { caller, deadlineMs: context.deadlineMs },
         ),
       ),
+    audit: async ({ params, body, caller }, attendance, context) => ({
+      targetId: params.id,
+      communityId: await activityCommunity(params.id, caller, context),
+      detail: { userId: body.userId, action: body.action, at: body.at ?? attendance.checkedOutAt ?? attendance.checkedInAt, reason: body.reason },
+    }),
   }),
   defineRoute({
     method: 'post',
@@ -231,7 +247,7 @@ export const activityRoutes = [
     summary: 'Cancel an activity that is not completed',
     tag: 'activities',
     access: 'signed_in',
-    roles: ['organizer', 'street_admin'],
+    action: 'activity.manage',
     params: idParams,
     body: cancelActivityInput,
     successStatus: 200,
@@ -252,7 +268,7 @@ export const activityRoutes = [
     summary: 'Verify attendance (with audited corrections) and complete; points and minutes are credited through the event flow',
     tag: 'activities',
     access: 'signed_in',
-    roles: ['organizer', 'street_admin'],
+    action: 'activity.complete',
     params: idParams,
     body: completeActivityInput,
     successStatus: 200,
@@ -266,5 +282,10 @@ export const activityRoutes = [
         { activityId: params.id, adjustments: body.adjustments },
         { caller, deadlineMs: context.deadlineMs },
       ),
+    audit: async ({ params, body, caller }, completed, context) => ({
+      targetId: params.id,
+      communityId: await activityCommunity(params.id, caller, context),
+      detail: { corrections: body.adjustments, attendances: completed.attendances.length },
+    }),
   }),
 ];

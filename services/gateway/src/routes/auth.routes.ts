@@ -77,6 +77,7 @@ export const authRoutes = [
     summary: 'The signed-in user',
     tag: 'auth',
     access: 'signed_in',
+    action: 'account.manage',
     successStatus: 200,
     response: userView,
     handler: async ({ caller }, context) => {
@@ -90,6 +91,7 @@ export const authRoutes = [
     summary: 'Say where you live in your community: a grid, and a building in it (null removes; a building alone implies its grid)',
     tag: 'auth',
     access: 'signed_in',
+    action: 'account.manage',
     body: updateMyPlaceInput,
     successStatus: 200,
     response: userView,

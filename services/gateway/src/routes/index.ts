@@ -1,4 +1,5 @@
 import { activityRoutes } from './activities.routes';
+import { auditRoutes } from './audit.routes';
 import { authRoutes } from './auth.routes';
 import { peopleRoutes } from './people.routes';
 import { pointsRoutes } from './points.routes';
@@ -17,4 +18,5 @@ export const apiRoutes = [
   ...redeemRoutes,
   ...timebankRoutes,
   ...teamRoutes,
+  ...auditRoutes,
 ];

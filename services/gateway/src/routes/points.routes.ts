@@ -1,6 +1,5 @@
 import { identifier, pageCursor, pageLimit } from '@lovepoints/contracts';
-import { DomainError, permissionDenied } from '@lovepoints/errors';
-import { type Caller, callUnary } from '@lovepoints/grpc';
+import { authorize, type Caller, callUnary } from '@lovepoints/grpc';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { defineRoute, type GatewayContext } from '../http/route';
@@ -48,8 +47,7 @@ const awardCategories = { report: 'report_reward', discussion: 'discussion_rewar
 async function memberInScope(caller: Caller | undefined, userId: string | undefined, context: GatewayContext) {
   const target = userId ?? caller?.userId ?? '';
   if (target === caller?.userId) return { userId: target, communityId: caller.communityId };
-  if (!caller?.roles.includes('organizer') && !caller?.roles.includes('street_admin'))
-    throw permissionDenied('Only organizers can read another member’s points.');
+  authorize(caller, 'points.read_member');
   const user = await callUnary(context.clients.volunteer, 'getUser', { userId: target }, { caller, deadlineMs: context.deadlineMs });
   return { userId: user.id, communityId: user.communityId };
 }
@@ -61,6 +59,7 @@ export const pointsRoutes = [
     summary: 'Spendable and held love points and service minutes, lifetime points and star tier (own; organizers may pass userId)',
     tag: 'points',
     access: 'signed_in',
+    action: 'points.read',
     query: z.object({ userId: identifier.optional() }),
     successStatus: 200,
     response: balanceView,
@@ -83,6 +82,7 @@ export const pointsRoutes = [
     summary: 'Every posted movement of love points or service minutes, newest first, with the balance after each',
     tag: 'points',
     access: 'signed_in',
+    action: 'points.read',
     query: z.object({ asset: z.enum(['POINTS', 'TIME']).default('POINTS'), userId: identifier.optional(), limit: pageLimit, cursor: pageCursor }),
     successStatus: 200,
     response: z.object({ items: z.array(statementItemView), nextCursor: z.string().nullable() }),
@@ -106,6 +106,7 @@ export const pointsRoutes = [
     summary: 'Members of your community by love points earned in the period',
     tag: 'points',
     access: 'signed_in',
+    action: 'points.community.read',
     query: z.object({ period: z.enum(['week', 'month', 'year', 'all']).default('month'), limit: pageLimit }),
     successStatus: 200,
     response: z.object({
@@ -127,7 +128,7 @@ export const pointsRoutes = [
     summary: 'Award love points to a member of your community (an accepted report, a discussion); Idempotency-Key makes a retry the same award',
     tag: 'points',
     access: 'signed_in',
-    roles: ['organizer'],
+    action: 'points.award',
     idempotent: true,
     body: z.object({
       userId: identifier,
@@ -147,7 +148,7 @@ export const pointsRoutes = [
     handler: async ({ body, caller, idempotencyKey }, context) => {
       const options = { caller, deadlineMs: context.deadlineMs };
       const member = await callUnary(context.clients.volunteer, 'getUser', { userId: body.userId }, options);
-      if (member.communityId !== caller?.communityId) throw new DomainError('not_found', 'not_found', 'The member was not found in your community.');
+      authorize(caller, 'points.award', { communityId: member.communityId, what: 'The member' });
       const transfer = await callUnary(
         context.clients.points,
         'awardPoints',
@@ -170,6 +171,11 @@ export const pointsRoutes = [
         createdAt: transfer.createdAt,
       };
     },
+    audit: ({ caller }, award) => ({
+      targetId: award.userId,
+      communityId: caller?.communityId ?? '',
+      detail: { transferId: award.transferId, points: award.points, category: award.category, reason: award.reason },
+    }),
   }),
   defineRoute({
     method: 'get',
@@ -177,6 +183,7 @@ export const pointsRoutes = [
     summary: 'Your community’s earning rules: rates, caps and star thresholds',
     tag: 'points',
     access: 'signed_in',
+    action: 'points.community.read',
     successStatus: 200,
     response: rulesView,
     handler: ({ caller }, context) => callUnary(context.clients.points, 'getEarningRules', { communityId: '' }, { caller, deadlineMs: context.deadlineMs }),
@@ -187,11 +194,12 @@ export const pointsRoutes = [
     summary: 'Change your community’s earning rules',
     tag: 'points',
     access: 'signed_in',
-    roles: ['organizer'],
+    action: 'points.rules.write',
     body: rulesInput,
     successStatus: 200,
     response: rulesView,
     handler: ({ body, caller }, context) =>
       callUnary(context.clients.points, 'setEarningRules', { ...body, communityId: caller?.communityId ?? '' }, { caller, deadlineMs: context.deadlineMs }),
+    audit: ({ body }, rules) => ({ targetId: rules.communityId, communityId: rules.communityId, detail: body }),
   }),
 ];

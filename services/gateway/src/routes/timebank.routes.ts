@@ -15,7 +15,7 @@ import {
   serviceRequestStatus,
   setBeneficiaryInput,
 } from '@lovepoints/contracts';
-import { type Caller, callUnary, type Role, type ServiceClients } from '@lovepoints/grpc';
+import { type Action, type Caller, callUnary, type ServiceClients } from '@lovepoints/grpc';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { defineRoute, type GatewayContext } from '../http/route';
@@ -124,18 +124,20 @@ interface StepInput<Body> {
 function orderStep<Body = undefined>(step: {
   path: string;
   summary: string;
-  roles?: Role[];
+  action: Action;
   body?: z.ZodType<Body>;
   idempotent?: boolean;
   call: (input: StepInput<Body>) => Promise<OrderMessage>;
+  audit?: (order: OrderView, body: Body) => Record<string, unknown>;
 }) {
+  const describe = step.audit;
   return defineRoute({
     method: 'post',
     path: `/api/v1/timebank/requests/:id/${step.path}`,
     summary: step.summary,
     tag: 'timebank',
     access: 'signed_in',
-    ...(step.roles === undefined ? {} : { roles: step.roles }),
+    action: step.action,
     params: idParams,
     ...(step.body === undefined ? {} : { body: step.body }),
     ...(step.idempotent === true ? { idempotent: true } : {}),
@@ -151,6 +153,9 @@ function orderStep<Body = undefined>(step: {
           context,
         }),
       ),
+    ...(describe === undefined
+      ? {}
+      : { audit: ({ body }: { body: Body }, order: OrderView) => ({ targetId: order.id, communityId: order.communityId, detail: describe(order, body) }) }),
   });
 }
 
@@ -163,6 +168,7 @@ export const timebankRoutes = [
     summary: 'Ask for home help paid with stored service time, for yourself or a linked relative (beneficiaryUserId)',
     tag: 'timebank',
     access: 'signed_in',
+    action: 'timebank.request.create',
     body: createServiceRequestInput,
     successStatus: 201,
     response: orderView,
@@ -182,6 +188,7 @@ export const timebankRoutes = [
     summary: 'Service orders of your community and your own requests, newest first',
     tag: 'timebank',
     access: 'signed_in',
+    action: 'timebank.request.read',
     query: listServiceRequestsInput,
     successStatus: 200,
     response: pageOf(orderView),
@@ -196,6 +203,7 @@ export const timebankRoutes = [
     summary: 'One service order',
     tag: 'timebank',
     access: 'signed_in',
+    action: 'timebank.request.read',
     params: idParams,
     successStatus: 200,
     response: orderView,
@@ -206,14 +214,14 @@ export const timebankRoutes = [
     path: 'accept',
     summary:
       'Grab an open order (抢单); the first volunteer wins. The estimate is held from the payer (own → relative → pool); 409 insufficient_time when nobody has it',
-    roles: ['volunteer'],
+    action: 'timebank.order.accept',
     idempotent: true,
     call: ({ id, idempotencyKey, options, context }) => callUnary(timebank(context), 'acceptRequest', { requestId: id, idempotencyKey }, options),
   }),
   orderStep({
     path: 'assign',
     summary: 'Dispatch an open order to a volunteer of the community (派单), holding the minutes likewise',
-    roles: ['organizer'],
+    action: 'timebank.order.assign',
     body: assignServiceRequestInput,
     idempotent: true,
     call: ({ id, body, idempotencyKey, options, context }) =>
@@ -223,22 +231,26 @@ export const timebankRoutes = [
     path: 'decline',
     summary: 'The volunteer gives back an order before starting it; the hold is voided and the order reopens',
     call: ({ id, options, context }) => callUnary(timebank(context), 'declineRequest', { requestId: id, idempotencyKey: '' }, options),
+    action: 'timebank.order.serve',
   }),
   orderStep({
     path: 'start',
     summary: 'The volunteer starts the service (跑单)',
     call: ({ id, options, context }) => callUnary(timebank(context), 'startRequest', { requestId: id, idempotencyKey: '' }, options),
+    action: 'timebank.order.serve',
   }),
   orderStep({
     path: 'complete',
     summary: 'Record the minutes actually served: the volunteer up to TIMEBANK_OVERRUN_FACTOR × the estimate, an organizer up to a day',
     body: completeServiceRequestInput,
+    action: 'timebank.order.serve',
     call: ({ id, body, options, context }) => callUnary(timebank(context), 'completeRequest', { requestId: id, actualMinutes: body.actualMinutes }, options),
   }),
   orderStep({
     path: 'confirm',
     summary:
       'The beneficiary or a linked relative confirms (验单): the actual minutes are paid to the volunteer (a shortfall beyond the hold is held from the payer chain first; 409 insufficient_time when nobody has it)',
+    action: 'timebank.order.follow_up',
     idempotent: true,
     call: ({ id, idempotencyKey, options, context }) => callUnary(timebank(context), 'confirmRequest', { requestId: id, idempotencyKey }, options),
   }),
@@ -246,14 +258,16 @@ export const timebankRoutes = [
     path: 'dispute',
     summary: 'The beneficiary or a linked relative disputes a completed order; an organizer decides',
     body: disputeServiceRequestInput,
+    action: 'timebank.order.follow_up',
     call: ({ id, body, options, context }) => callUnary(timebank(context), 'disputeRequest', { requestId: id, reason: body.reason }, options),
   }),
   orderStep({
     path: 'resolve',
     summary: 'An organizer decides a dispute: pay (the recorded or a corrected number of minutes) or cancel (holds voided)',
-    roles: ['organizer'],
+    action: 'timebank.dispute.resolve',
     body: resolveDisputeInput,
     idempotent: true,
+    audit: (order, body) => ({ ...body, paidMinutes: order.paidMinutes, status: order.status }),
     call: ({ id, body, idempotencyKey, options, context }) =>
       callUnary(
         timebank(context),
@@ -266,12 +280,14 @@ export const timebankRoutes = [
     path: 'rate',
     summary: 'Rate a verified order once, 1–5 stars (评单); feeds the volunteer’s reputation',
     body: rateServiceRequestInput,
+    action: 'timebank.order.follow_up',
     call: ({ id, body, options, context }) => callUnary(timebank(context), 'rateRequest', { requestId: id, stars: body.stars, comment: body.comment }, options),
   }),
   orderStep({
     path: 'cancel',
     summary: 'Cancel: the requester or beneficiary while not started, an organizer at any step before verification; every hold is voided',
     body: cancelServiceRequestInput,
+    action: 'timebank.order.cancel',
     idempotent: true,
     call: ({ id, body, idempotencyKey, options, context }) =>
       callUnary(timebank(context), 'cancelRequest', { requestId: id, reason: body.reason, idempotencyKey }, options),
@@ -282,6 +298,7 @@ export const timebankRoutes = [
     summary: 'A volunteer’s reputation from ratings',
     tag: 'timebank',
     access: 'signed_in',
+    action: 'timebank.reputation.read',
     params: idParams,
     successStatus: 200,
     response: z.object({ userId: z.string(), ratingCount: z.number().int(), ratingAverage: z.number() }),
@@ -294,6 +311,7 @@ export const timebankRoutes = [
     summary: 'Ask a close relative (by phone) to link; linked relatives confirm and may pay for each other',
     tag: 'timebank',
     access: 'signed_in',
+    action: 'timebank.family',
     body: createFamilyLinkInput,
     successStatus: 201,
     response: linkView,
@@ -306,6 +324,7 @@ export const timebankRoutes = [
     summary: 'Your family links, asked by you or of you',
     tag: 'timebank',
     access: 'signed_in',
+    action: 'timebank.family',
     successStatus: 200,
     response: pageOf(linkView),
     handler: async ({ caller }, context) => {
@@ -319,6 +338,7 @@ export const timebankRoutes = [
     summary: 'The relative asked approves the link, saying whether they pay for the requester',
     tag: 'timebank',
     access: 'signed_in',
+    action: 'timebank.family',
     params: idParams,
     body: approveFamilyLinkInput,
     successStatus: 200,
@@ -339,6 +359,7 @@ export const timebankRoutes = [
     summary: 'Either side revokes a link: from then on neither confirms nor pays for the other',
     tag: 'timebank',
     access: 'signed_in',
+    action: 'timebank.family',
     params: idParams,
     successStatus: 200,
     response: linkView,
@@ -351,6 +372,7 @@ export const timebankRoutes = [
     summary: 'Donate service minutes to your community’s pool; Idempotency-Key makes a retry the same donation',
     tag: 'timebank',
     access: 'signed_in',
+    action: 'timebank.donate',
     body: donateInput,
     idempotent: true,
     successStatus: 201,
@@ -364,7 +386,7 @@ export const timebankRoutes = [
     summary: 'Your community’s donation pool: minutes available and held, and every movement (organizers)',
     tag: 'timebank',
     access: 'signed_in',
-    roles: ['organizer'],
+    action: 'timebank.pool.read',
     query: z.object({ limit: pageLimit, cursor: pageCursor }),
     successStatus: 200,
     response: z.object({
@@ -395,7 +417,7 @@ export const timebankRoutes = [
     summary: 'Record whether the pool pays for a resident: an organizer’s flag, or a birth date (at or above TIMEBANK_POOL_MIN_AGE)',
     tag: 'timebank',
     access: 'signed_in',
-    roles: ['organizer'],
+    action: 'timebank.beneficiary.write',
     params: idParams,
     body: setBeneficiaryInput,
     successStatus: 200,

@@ -33,7 +33,30 @@ export interface IdempotencyDocument {
   leaseUntil: Date;
 }
 
-/** The gateway's own small database: sessions, sign-in guards and idempotent answers. */
+/**
+ * One privileged action that succeeded. The id starts with the time (ISO-8601, so ids sort by
+ * time), which lets lists page newest first and filter by period on the id alone.
+ */
+export interface AuditEntryDocument {
+  _id: string;
+  at: Date;
+  /** The policy action, e.g. `points.award`. */
+  action: string;
+  actorUserId: string;
+  actorRoles: string[];
+  /** The community acted in ('' when none is known); the street is the actor's, where they act. */
+  communityId: string;
+  street: string;
+  /** The record acted on: a user, an activity, a shop, an order… */
+  targetId: string;
+  requestId: string;
+  method: string;
+  path: string;
+  /** A small JSON object: amounts, reasons, corrections. */
+  detail: string;
+}
+
+/** The gateway's own small database: sessions, sign-in guards, idempotent answers and the audit log. */
 export function gatewayModels(connection: Connection) {
   const refreshSessions = connection.model<RefreshSessionDocument>(
     'RefreshSession',
@@ -71,7 +94,25 @@ export function gatewayModels(connection: Connection) {
     }),
     'idempotent_answers',
   );
-  return { refreshSessions, loginGuards, idempotency };
+  const auditEntries = connection.model<AuditEntryDocument>(
+    'AuditEntry',
+    new Schema<AuditEntryDocument>({
+      _id: String,
+      at: { type: Date, required: true },
+      action: { type: String, required: true },
+      actorUserId: { type: String, required: true },
+      actorRoles: { type: [String], default: [] },
+      communityId: { type: String, default: '' },
+      street: { type: String, default: '' },
+      targetId: { type: String, default: '' },
+      requestId: { type: String, default: '' },
+      method: { type: String, default: '' },
+      path: { type: String, default: '' },
+      detail: { type: String, default: '{}' },
+    }),
+    'audit_entries',
+  );
+  return { refreshSessions, loginGuards, idempotency, auditEntries };
 }
 
 export type GatewayModels = ReturnType<typeof gatewayModels>;

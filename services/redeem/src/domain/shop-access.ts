@@ -1,10 +1,10 @@
-import { DomainError, notFound, permissionDenied } from '@lovepoints/errors';
+import { DomainError, notFound } from '@lovepoints/errors';
 import { type Caller, hasRole } from '@lovepoints/grpc';
 
 /**
  * Who may do what with a shop. A shop of another community is "not found", so ids reveal
  * nothing; within the community, only the shop's owner keeps its shelves and takes its codes,
- * and organizers oversee every shop.
+ * and organizers oversee every shop (the policy table's `owner` and `community` scopes).
  */
 export function ensureShopVisible(caller: Caller, shop: { communityId: string } | null): asserts shop is { communityId: string } {
   if (shop === null || caller.communityId === '' || shop.communityId !== caller.communityId) throw notFound('The shop');
@@ -12,14 +12,6 @@ export function ensureShopVisible(caller: Caller, shop: { communityId: string } 
 
 export function isShopOwner(caller: Caller, shop: { ownerUserId: string }): boolean {
   return hasRole(caller, 'shopkeeper') && shop.ownerUserId === caller.userId;
-}
-
-export function ensureShopOwner(caller: Caller, shop: { ownerUserId: string }): void {
-  if (!isShopOwner(caller, shop)) throw permissionDenied('Only the shop’s own shopkeeper can do this.');
-}
-
-export function ensureShopOwnerOrOrganizer(caller: Caller, shop: { ownerUserId: string }): void {
-  if (!isShopOwner(caller, shop) && !hasRole(caller, 'organizer')) throw permissionDenied('Only the shop’s shopkeeper and organizers can see this.');
 }
 
 export function unknownItem(): DomainError {

@@ -1,9 +1,9 @@
-import { notFound, permissionDenied } from '@lovepoints/errors';
-import { type Caller, hasRole } from '@lovepoints/grpc';
+import { notFound } from '@lovepoints/errors';
+import { type Action, authorize, type Caller, hasRole } from '@lovepoints/grpc';
 
 // Shared with the other services; re-exported so the volunteer service keeps one import place.
 export { conflict, refused } from '@lovepoints/errors';
-export { hasRole, requireCaller, requireRole } from '@lovepoints/grpc';
+export { authorize, hasRole, requireCaller } from '@lovepoints/grpc';
 
 /**
  * Tenancy: a member sees their own community; a street admin sees every community of their
@@ -19,8 +19,7 @@ export function ensureVisible(caller: Caller, community: { id: string; street: s
   if (!canSeeCommunity(caller, community)) throw notFound(what);
 }
 
-/** Organizers act in their own community; street admins in their street's communities. */
-export function ensureCanManage(caller: Caller, community: { id: string; street: string }, what: string): void {
-  ensureVisible(caller, community, what);
-  if (!hasRole(caller, 'organizer') && !hasRole(caller, 'street_admin')) throw permissionDenied('Only organizers and street admins can do this.');
+/** Staff actions on a record of a community, by the policy table: organizers in their own, street admins in their street's. */
+export function ensureCanManage(caller: Caller, action: Action, community: { id: string; street: string }, what: string): void {
+  authorize(caller, action, { communityId: community.id, street: community.street, what });
 }
