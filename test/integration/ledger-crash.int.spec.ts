@@ -48,9 +48,12 @@ describe('ledger survives kill -9 at any moment', () => {
     const transferIds: string[] = [];
     let operations = 0;
     let running = true;
+    let kills = 0;
 
     const worker = async (workerIndex: number) => {
-      for (let step = 0; step < 30; step += 1) {
+      // At least 30 steps each, and on until the process has been killed 3 times: a fast ledger
+      // could otherwise finish every operation between two kills.
+      for (let step = 0; step < 30 || (kills < 3 && step < 1000); step += 1) {
         const userId = members[(workerIndex + step) % members.length]!;
         const transferId = `w${workerIndex}-s${step}-${randomUUID().slice(0, 8)}`;
         const choice = randomInt(3);
@@ -105,7 +108,6 @@ describe('ledger survives kill -9 at any moment', () => {
       }
     };
 
-    let kills = 0;
     const killer = async () => {
       while (running) {
         await new Promise((resolve) => setTimeout(resolve, randomInt(300, 900)));
