@@ -355,6 +355,9 @@ async function main(): Promise<void> {
     kafkaPort: ports.kafka,
     kafkaControllerPort: ports.kafkaController,
     mongoPort: ports.mongo,
+    // The in-memory server keeps every transfer on its heap; the run writes tens of thousands, and
+    // at the 256 MB default the JVM spent the second half of the run collecting garbage.
+    mongoHeapMb: process.env.MONGO_HEAP_MB === undefined ? 2048 : Number(process.env.MONGO_HEAP_MB),
     logger,
   });
   say(`starting Kafka (${ports.kafka}) and mongo-java-server (${ports.mongo})`);

@@ -59,7 +59,7 @@ export function infrastructureOptionsFromEnv(overrides: Partial<InfrastructureOp
     KAFKA_CONTROLLER_PORT: port(9093),
     MONGO_PORT: port(27017),
     KAFKA_HEAP_MB: positiveInteger(512),
-    MONGO_HEAP_MB: positiveInteger(256),
+    MONGO_HEAP_MB: positiveInteger(1024),
   });
   const options: InfrastructureOptions = {
     stateDir: path.resolve(config.LOCAL_STATE_DIR),

@@ -136,7 +136,12 @@ export class LedgerQueries {
     };
     let transfersChecked = 0;
     let transfersInFlight = 0;
-    const cursor = this.ledger.transfers.find({}, { outbox: 0 }).lean<TransferDocument[]>().cursor();
+    // Only the fields the replay needs, a thousand at a time: the ledger may hold millions.
+    const cursor = this.ledger.transfers
+      .find({}, { state: 1, amount: 1, heldAmount: 1, debitAccountId: 1, creditAccountId: 1, earnedPoints: 1, earnerUserId: 1 })
+      .batchSize(1000)
+      .lean<TransferDocument[]>()
+      .cursor();
     for await (const transfer of cursor as AsyncIterable<TransferDocument>) {
       transfersChecked += 1;
       const debit = fieldsOf(transfer.debitAccountId);
