@@ -18,7 +18,9 @@ runMain('points', async () => {
   const logger = createLogger('points', config.LOG_LEVEL);
   const connection = await connectMongo({ url: config.MONGO_URL, databaseName: config.POINTS_MONGO_DB, logger });
   const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: 'points', logger });
-  const relay = createOutboxRelay({ connection, collections: ['transfers'], producer: await kafka.connectProducer(), logger });
+  // Every transfer that stores an event names itself to the relay, so its search for unannounced
+  // events (a failed publish, another process) can be rare: on mongo-java-server it scans.
+  const relay = createOutboxRelay({ connection, collections: ['transfers'], producer: await kafka.connectProducer(), logger, scanIntervalMs: 30_000 });
   const ledger = new LedgerRepository(connection, logger, {
     leaseMs: config.LEDGER_LEASE_MS,
     afterEventsWritten: (transferId) => relay.nudge('transfers', transferId),

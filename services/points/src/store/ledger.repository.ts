@@ -578,15 +578,28 @@ export class LedgerRepository {
   async recover(limit = 1000): Promise<{ completed: number; rejected: number; expired: number; released: number }> {
     let completed = 0;
     let rejected = 0;
+    let expired = 0;
     const now = new Date();
-    for (const phase of ['apply', 'post', 'void'] as const) {
-      const running = phaseStates[phase].running;
-      const stale = await this.transfers
-        .find({ state: running, leaseUntil: { $lt: now } }, { _id: 1 })
-        .limit(limit)
-        .lean();
-      for (const candidate of stale) {
-        const leased = await this.acquireLease(candidate._id, running);
+    // One search finds both kinds of work: transfers whose runner's lease ran out, and holds
+    // past their expiry. Locally (no secondary indexes) each search scans the collection.
+    const runningStates: TransferState[] = ['applying', 'posting', 'voiding'];
+    const candidates = await this.transfers
+      .find(
+        {
+          $or: [
+            { state: { $in: runningStates }, leaseUntil: { $lt: now } },
+            { state: 'pending', expiresAt: { $lte: now } },
+          ],
+        },
+        { _id: 1, state: 1 },
+      )
+      .limit(limit)
+      .lean();
+    const phaseOf: Partial<Record<TransferState, Phase>> = { applying: 'apply', posting: 'post', voiding: 'void' };
+    for (const candidate of candidates) {
+      const phase = phaseOf[candidate.state];
+      if (phase !== undefined) {
+        const leased = await this.acquireLease(candidate._id, candidate.state);
         if (leased === null) continue;
         try {
           await this.runPhase(leased, phase, await this.debitMayGoNegative(leased));
@@ -595,17 +608,11 @@ export class LedgerRepository {
           if (!(error instanceof DomainError)) throw error;
           rejected += 1;
         }
+        continue;
       }
-    }
-    let expired = 0;
-    const overdue = await this.transfers
-      .find({ state: 'pending', expiresAt: { $lte: now } }, { _id: 1 })
-      .limit(limit)
-      .lean();
-    for (const hold of overdue) {
       const claimed = await this.transfers
         .findOneAndUpdate(
-          { _id: hold._id, state: 'pending' },
+          { _id: candidate._id, state: 'pending', expiresAt: { $lte: now } },
           { $set: { state: 'voiding', leaseUntil: new Date(Date.now() + this.leaseMs) } },
           { new: true, projection: { outbox: 0 } },
         )
