@@ -321,7 +321,8 @@ export class LedgerRepository {
 
   /** Several accounts in one query, keyed by id (missing ones absent). */
   async findAccounts(ids: string[]): Promise<Map<string, AccountDocument>> {
-    const accounts = await this.accounts.find({ _id: { $in: ids } }).lean();
+    // The driver directly: balance reads are the hottest path, and mongoose adds nothing here.
+    const accounts = await this.accountCollection.find({ _id: { $in: ids } }, { batchSize: ids.length + 1 }).toArray();
     return new Map(accounts.map((account) => [account._id, account]));
   }
 
