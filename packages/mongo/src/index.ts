@@ -68,3 +68,4 @@ export async function insertUnique<Result>(insert: () => Promise<Result>, onDupl
   }
 }
 export { AutoBatcher, type AutoBatcherOptions } from './auto-batcher';
+export { keyDigest } from './key-digest';

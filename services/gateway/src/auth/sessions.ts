@@ -1,11 +1,10 @@
 import { DomainError } from '@lovepoints/errors';
 import type { Logger } from '@lovepoints/logging';
-import { createHash, randomUUID } from 'node:crypto';
+import { keyDigest } from '@lovepoints/mongo';
+import { randomUUID } from 'node:crypto';
 import { RateLimitedError } from '../http/rate-limit';
 import type { GatewayModels } from '../store/gateway.store';
 import { issueTokens, type TokenSettings, type TokenUser, verifyRefreshToken } from './tokens';
-
-const digest = (value: string) => createHash('sha256').update(value).digest('base64url');
 
 /**
  * Refresh tokens are single use. Each sign-in starts a family; each exchange marks the presented
@@ -30,7 +29,7 @@ export class RefreshSessions {
     const sessionId = randomUUID();
     const now = this.now();
     await this.models.refreshSessions.create({
-      _id: digest(sessionId),
+      _id: keyDigest(sessionId),
       userId: user.id,
       familyId,
       expiresAt: new Date(now.getTime() + this.settings.refreshTtlSeconds * 1000),
@@ -47,10 +46,10 @@ export class RefreshSessions {
     const { userId, sessionId } = verifyRefreshToken(this.settings, refreshToken);
     const now = this.now();
     const used = await this.models.refreshSessions
-      .findOneAndUpdate({ _id: digest(sessionId), userId, usedAt: null, revokedAt: null, expiresAt: { $gt: now } }, { $set: { usedAt: now } }, { new: true })
+      .findOneAndUpdate({ _id: keyDigest(sessionId), userId, usedAt: null, revokedAt: null, expiresAt: { $gt: now } }, { $set: { usedAt: now } }, { new: true })
       .lean();
     if (used === null) {
-      const known = await this.models.refreshSessions.findById(digest(sessionId)).lean();
+      const known = await this.models.refreshSessions.findById(keyDigest(sessionId)).lean();
       if (known !== null && known.usedAt !== null && known.revokedAt === null) {
         await this.revokeFamily(known.familyId);
         this.logger.warn({ userId, familyId: known.familyId }, 'a used refresh token was presented again; its family is revoked');
@@ -69,7 +68,7 @@ export class RefreshSessions {
   /** Ends the sign-in the token belongs to (all its rotations). Unknown tokens end nothing. */
   async logout(refreshToken: string): Promise<void> {
     const { sessionId } = verifyRefreshToken(this.settings, refreshToken);
-    const known = await this.models.refreshSessions.findById(digest(sessionId)).lean();
+    const known = await this.models.refreshSessions.findById(keyDigest(sessionId)).lean();
     if (known !== null) await this.revokeFamily(known.familyId);
   }
 
@@ -96,7 +95,7 @@ export class LoginGuard {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  private key = (phone: string) => digest(`login:${phone}`);
+  private key = (phone: string) => keyDigest(`login:${phone}`);
 
   async assertOpen(phone: string): Promise<void> {
     const guard = await this.models.loginGuards.findById(this.key(phone)).lean();

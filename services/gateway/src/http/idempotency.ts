@@ -1,9 +1,6 @@
 import { DomainError } from '@lovepoints/errors';
-import { isDuplicateKeyError } from '@lovepoints/mongo';
-import { createHash } from 'node:crypto';
+import { isDuplicateKeyError, keyDigest } from '@lovepoints/mongo';
 import type { GatewayModels } from '../store/gateway.store';
-
-const digest = (value: string) => createHash('sha256').update(value).digest('base64url');
 
 export type IdempotentStart = { kind: 'first'; id: string } | { kind: 'replay'; status: number; body: unknown };
 
@@ -22,8 +19,8 @@ export class IdempotencyStore {
   ) {}
 
   async start(userId: string, endpoint: string, key: string, request: unknown): Promise<IdempotentStart> {
-    const id = digest(`${userId}\n${endpoint}\n${key}`);
-    const requestHash = digest(JSON.stringify(request ?? null));
+    const id = keyDigest(`${userId}\n${endpoint}\n${key}`);
+    const requestHash = keyDigest(JSON.stringify(request ?? null));
     const waitUntil = Date.now() + this.waitMs;
     for (;;) {
       const now = new Date();

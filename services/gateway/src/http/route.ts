@@ -2,7 +2,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-ope
 import { parseInput, unauthenticated } from '@lovepoints/errors';
 import { type Action, authorize, type Caller, policy, rolesFor, type ServiceClients } from '@lovepoints/grpc';
 import type { Logger } from '@lovepoints/logging';
-import type { Express, Request } from 'express';
+import type { Express, Request, Response } from 'express';
 import type { AuditFacts, AuditLog } from '../audit/audit-log';
 import { z } from 'zod';
 import type { LoginGuard, RefreshSessions } from '../auth/sessions';
@@ -134,8 +134,7 @@ export function mountRoutes(app: Express, routes: readonly AnyRoute[], context: 
           : undefined;
       if (idempotent?.kind === 'replay') {
         response.set('Idempotent-Replayed', 'true');
-        if (idempotent.status === 204) response.status(204).end();
-        else response.status(idempotent.status).json(idempotent.body);
+        send(response, idempotent.status, idempotent.body);
         return;
       }
       let result: unknown;
@@ -151,12 +150,16 @@ export function mountRoutes(app: Express, routes: readonly AnyRoute[], context: 
         await context.audit.record(route.action, caller, origin, () => describe(input, result, context));
       }
       if (idempotent !== undefined) await context.idempotency.finish(idempotent.id, route.successStatus, result);
-      if (route.successStatus === 204) response.status(204).end();
-      else if (result instanceof TextBody) {
-        response.status(route.successStatus).type(result.contentType).attachment(result.fileName).send(result.text);
-      } else response.status(route.successStatus).json(result);
+      send(response, route.successStatus, result);
     });
   }
+}
+
+/** Writes a handler's answer (or a replayed one): nothing for 204, a file for a TextBody, else JSON. */
+function send(response: Response, status: number, body: unknown): void {
+  if (status === 204) response.status(204).end();
+  else if (body instanceof TextBody) response.status(status).type(body.contentType).attachment(body.fileName).send(body.text);
+  else response.status(status).json(body);
 }
 
 const scopeWords = {

@@ -1,6 +1,5 @@
 import { DomainError } from '@lovepoints/errors';
-import { type Connection, isDuplicateKeyError } from '@lovepoints/mongo';
-import { createHash } from 'node:crypto';
+import { type Connection, isDuplicateKeyError, keyDigest } from '@lovepoints/mongo';
 import { Schema } from 'mongoose';
 
 export interface EarningRules {
@@ -146,7 +145,7 @@ export class EarningRepository {
     const { month, day } = this.periodKeys(at);
     const counterId = `${userId}:${month}`;
     // Field names may not contain dots; a digest of the id is safe and still unique.
-    const grantKey = createHash('sha256').update(grantId).digest('base64url').slice(0, 22);
+    const grantKey = keyDigest(grantId, 22);
     for (let attempt = 0; attempt < 100; attempt += 1) {
       const counter = await this.counters.findById(counterId).lean();
       const previous = counter?.grants?.[grantKey];

@@ -1,4 +1,5 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { keyDigest } from '@lovepoints/mongo';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * The two codes of the supermarket. Both are HMACs under the service's secret, so nobody
@@ -24,7 +25,7 @@ export function normalizePickupCode(input: string): string {
 
 /** The unique lookup key of a pickup code at one shop: a code of another shop finds nothing. */
 export function pickupKey(shopId: string, code: string): string {
-  return createHash('sha256').update(`${shopId}:${code}`).digest('base64url');
+  return keyDigest(`${shopId}:${code}`);
 }
 
 export function pickupQrPayload(shopId: string, code: string): string {
@@ -74,5 +75,5 @@ export function verifyMemberCode(settings: MemberCodeSettings, input: string, no
 /** The order id of a counter sale: one per member code, so a code can never pay twice. */
 export function counterSaleOrderId(memberCode: string): string {
   const code = memberCode.trim().startsWith(memberQrPrefix) ? memberCode.trim().slice(memberQrPrefix.length) : memberCode.trim();
-  return `counter-${createHash('sha256').update(code).digest('base64url').slice(0, 32)}`;
+  return `counter-${keyDigest(code, 32)}`;
 }

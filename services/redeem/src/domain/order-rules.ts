@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { keyDigest } from '@lovepoints/mongo';
 
 /**
  * Pure rules of orders: their life cycle, when an item is on sale, and how per-person limits
@@ -27,7 +27,7 @@ export function holdTransferId(orderId: string): string {
 
 /** The order id for a resident's Idempotency-Key: the same key twice is the same order. */
 export function idempotentOrderId(userId: string, idempotencyKey: string): string {
-  return `order-${createHash('sha256').update(`${userId}\n${idempotencyKey}`).digest('base64url').slice(0, 32)}`;
+  return `order-${keyDigest(`${userId}\n${idempotencyKey}`, 32)}`;
 }
 
 export type SaleVerdict = 'on_sale' | 'item_inactive' | 'not_on_sale_yet' | 'sale_ended';
