@@ -9,6 +9,7 @@ export function loadGatewayConfig(environment: NodeJS.ProcessEnv = process.env) 
       NODE_ENV: z.string().default('development'),
       GATEWAY_HOST: z.string().default('127.0.0.1'),
       GATEWAY_PORT: port(8080),
+      GATEWAY_WORKERS: positiveInteger(1),
       VOLUNTEER_GRPC_ADDRESS: grpcAddress('127.0.0.1:50051'),
       POINTS_GRPC_ADDRESS: grpcAddress('127.0.0.1:50052'),
       REDEEM_GRPC_ADDRESS: grpcAddress('127.0.0.1:50053'),

@@ -2,7 +2,8 @@ import { callUnary, createClients } from '@lovepoints/grpc';
 import { runMain } from '@lovepoints/lifecycle';
 import { createLogger, type Logger } from '@lovepoints/logging';
 import { connectMongo, pingMongo } from '@lovepoints/mongo';
-import type { Server } from 'node:http';
+import cluster from 'node:cluster';
+import { createServer } from 'node:http';
 import { createGatewayApp } from './app';
 import { AuditLog } from './audit/audit-log';
 import { LoginGuard, RefreshSessions } from './auth/sessions';
@@ -10,6 +11,7 @@ import { IdempotencyStore } from './http/idempotency';
 import { WindowLimiter } from './http/rate-limit';
 import { gatewayModels } from './store/gateway.store';
 import { loadGatewayConfig, type GatewayConfig } from './config';
+import { runWorkers, stopWhenPrimaryLeaves } from './workers';
 
 /** Ensures the street admin exists, retrying while the volunteer service starts. */
 async function bootstrapAdmin(config: GatewayConfig, clients: ReturnType<typeof createClients>, logger: Logger): Promise<void> {
@@ -32,7 +34,26 @@ async function bootstrapAdmin(config: GatewayConfig, clients: ReturnType<typeof 
   }
 }
 
-runMain('gateway', async () => {
+/** GATEWAY_WORKERS > 1 runs that many gateway processes on the port; an invalid configuration starts one, which reports it. */
+function workerSettings(): { workers: number; logLevel?: string } {
+  try {
+    const config = loadGatewayConfig();
+    return { workers: config.GATEWAY_WORKERS, logLevel: config.LOG_LEVEL };
+  } catch {
+    return { workers: 1 };
+  }
+}
+
+const settings = workerSettings();
+if (cluster.isPrimary && settings.workers > 1) runWorkers(settings.workers, createLogger('gateway', settings.logLevel));
+else runGateway();
+
+function runGateway(): void {
+  stopWhenPrimaryLeaves();
+  runMain('gateway', startGateway);
+}
+
+async function startGateway() {
   const config = loadGatewayConfig();
   const logger = createLogger('gateway', config.LOG_LEVEL);
   const addresses = {
@@ -76,8 +97,14 @@ runMain('gateway', async () => {
     ipLimiter: new WindowLimiter(config.RATE_LIMIT_IP_PER_MINUTE, minute),
     corsOrigins: config.CORS_ORIGINS,
   });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(config.GATEWAY_PORT, config.GATEWAY_HOST, () => resolve(listening)).on('error', reject);
+  // Not app.listen: Express 5 calls its callback on a failed listen too, which read as "ready".
+  const server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.GATEWAY_PORT, config.GATEWAY_HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   logger.info({ url: `http://${config.GATEWAY_HOST}:${config.GATEWAY_PORT}` }, 'gateway ready');
   return {
@@ -93,4 +120,4 @@ runMain('gateway', async () => {
       () => connection.close(),
     ],
   };
-});
+}
