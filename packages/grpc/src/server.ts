@@ -60,7 +60,7 @@ export interface GrpcServer {
 }
 
 export function createGrpcServer(logger: Logger): GrpcServer {
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.enable_channelz': 0 });
   const health = new HealthService();
   const inFlight = { count: 0 };
   server.addService(protos().health.grpc.health.v1.Health.service, health.handlers());

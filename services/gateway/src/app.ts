@@ -36,6 +36,8 @@ export function createGatewayApp(options: GatewayAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // No ETag: every answer is computed fresh from the services, and hashing each body cost a SHA-1 per request.
+  app.set('etag', false);
 
   // Every answer carries a request id (a client's own, if it sent a sane one) for tracing logs.
   app.use((request, response, next) => {

@@ -51,4 +51,23 @@ describe('access and refresh tokens', () => {
       expect(refusal(() => verifyAccessToken(settings, token))).toBe('unauthenticated');
     }
   });
+
+  it('remembers a verified access token only until it expires, only under its exact text and secret', () => {
+    const issuedAt = Date.now();
+    const { accessToken } = issueTokens({ ...settings, accessTtlSeconds: 60 }, user, 'session-2');
+    const { exp } = jwt.decode(accessToken) as { exp: number };
+    expect(verifyAccessToken(settings, accessToken, issuedAt).userId).toBe('user-1');
+    // Verified again from memory a second before expiry; refused (as expired) once the clock reaches exp.
+    expect(verifyAccessToken(settings, accessToken, (exp - 1) * 1000).userId).toBe('user-1');
+    expect(refusal(() => verifyAccessToken(settings, accessToken, exp * 1000))).toBe('unauthenticated');
+    // A remembered token with one byte of its signature changed, or checked under another secret, is refused.
+    expect(verifyAccessToken(settings, accessToken, issuedAt).userId).toBe('user-1');
+    const at = accessToken.length - 10;
+    const changed = `${accessToken.slice(0, at)}${accessToken[at] === 'A' ? 'B' : 'A'}${accessToken.slice(at + 1)}`;
+    expect(refusal(() => verifyAccessToken(settings, changed, issuedAt))).toBe('unauthenticated');
+    expect(refusal(() => verifyAccessToken({ ...settings, secret: `${settings.secret}-rotated` }, accessToken, issuedAt))).toBe('unauthenticated');
+    // What a caller does with the answer does not change the next one.
+    verifyAccessToken(settings, accessToken, issuedAt).roles.push('street_admin');
+    expect(verifyAccessToken(settings, accessToken, issuedAt).roles).toEqual(['resident', 'organizer']);
+  });
 });
