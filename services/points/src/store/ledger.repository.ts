@@ -141,6 +141,7 @@ export class LedgerRepository {
   private readonly effectWrites: AutoBatcher<EffectWrite, EffectOutcome>;
   private readonly transferUpdates: AutoBatcher<DocumentUpdate<TransferDocument>, void>;
   private readonly markerReleases: AutoBatcher<{ accountId: string; marker: string }, void>;
+  private readonly balanceReads: AutoBatcher<string[], Map<string, AccountDocument>>;
   /** The driver's collections, for the batched writes. */
   private readonly transferCollection: mongo.Collection<TransferDocument>;
   private readonly accountCollection: mongo.Collection<AccountDocument>;
@@ -212,6 +213,7 @@ export class LedgerRepository {
     this.effectWrites = new AutoBatcher({ run: (writes) => this.writeEffects(writes), maxConcurrent: 2 });
     this.transferUpdates = new AutoBatcher({ run: (updates) => this.bulkUpdate(this.transferCollection, updates), maxConcurrent: 2 });
     this.markerReleases = new AutoBatcher({ run: (releases) => this.releaseMarkers(releases) });
+    this.balanceReads = new AutoBatcher({ run: (idLists) => this.readAccounts(idLists), maxConcurrent: 2 });
   }
 
   /** Inserts new transfers; a duplicate id is an answer (the transfer exists), not a failure. */
@@ -319,11 +321,21 @@ export class LedgerRepository {
     return this.accounts.findById(id).lean();
   }
 
-  /** Several accounts in one query, keyed by id (missing ones absent). */
+  /**
+   * Several accounts, keyed by id (missing ones absent), without their in-flight markers: what a
+   * balance needs. Reads that arrive together share one query (a read still starts after it was
+   * asked for, so it sees every transfer that finished before). The driver directly: balance
+   * reads are the hottest path, and mongoose adds nothing here.
+   */
   async findAccounts(ids: string[]): Promise<Map<string, AccountDocument>> {
-    // The driver directly: balance reads are the hottest path, and mongoose adds nothing here.
-    const accounts = await this.accountCollection.find({ _id: { $in: ids } }, { batchSize: ids.length + 1 }).toArray();
-    return new Map(accounts.map((account) => [account._id, account]));
+    return this.balanceReads.submit(ids);
+  }
+
+  private async readAccounts(idLists: string[][]): Promise<Map<string, AccountDocument>[]> {
+    const ids = [...new Set(idLists.flat())];
+    const found = await this.accountCollection.find({ _id: { $in: ids } }, { batchSize: ids.length + 1, projection: { inflight: 0 } }).toArray();
+    const byId = new Map(found.map((account) => [account._id, account]));
+    return idLists.map((list) => new Map(list.flatMap((id) => (byId.has(id) ? [[id, byId.get(id)!] as const] : []))));
   }
 
   async findTransfer(id: string): Promise<TransferDocument | null> {
