@@ -23,6 +23,8 @@ const ports = {
   mongo: 27217,
 };
 const memberCount = 20;
+/** Gateway processes on the port (GATEWAY_WORKERS); BENCH_GATEWAY_WORKERS overrides, to compare. */
+const gatewayWorkers = Number(process.env.BENCH_GATEWAY_WORKERS ?? 2);
 const connections = 64;
 const warmupSeconds = 5;
 const measureSeconds = 20;
@@ -113,6 +115,7 @@ Command: \`npm run bench:gateway\` — run ${context.startedAt.toISOString()} (t
 - Everything on 127.0.0.1 and on the same ${machineFacts.processors} cores: autocannon (in the benchmark's process), the gateway, the four services,
   mongo-java-server (in memory) and the Kafka broker, started by \`startPlatform\` as \`npm start\` does, at the default log level
   (\`info\`: one log line per request) and with the per-user and per-address rate limits raised out of the way.
+- The gateway runs as ${gatewayWorkers} process${gatewayWorkers === 1 ? '' : 'es'} on its port (\`GATEWAY_WORKERS=${gatewayWorkers}\`; its CPU below counts them all).
 - ${memberCount} members of one community, each credited once (so their accounts exist), each with an access token.
 - \`GET ${balancePath}\` over ${connections} keep-alive connections, each request with the next member's token (round robin):
   the gateway verifies the token (HS256), checks the rate limits and calls \`GetBalance\` on the points service over gRPC, which reads
@@ -156,7 +159,7 @@ async function main(): Promise<void> {
   const scale = benchScale();
   const startedAt = new Date();
   say(`starting the platform (gateway on ${ports.gateway})`);
-  const bench = await startBenchPlatform('gateway', ports);
+  const bench = await startBenchPlatform('gateway', ports, { GATEWAY_WORKERS: String(gatewayWorkers) });
   say(`platform ready at ${bench.platform.gatewayUrl} (service logs in ${bench.logDirectory})`);
   let measurement: Measurement;
   try {

@@ -30,9 +30,9 @@ export interface BenchPlatform {
  * The whole platform for a benchmark, with throw-away data, logs in a temporary folder, the
  * production log level and rate limits out of the way (the load comes from one address). It
  * also exports the TEST_* variables, so the helpers of test/support (imported after this) talk
- * to it.
+ * to it. `environment` adds or overrides services' variables.
  */
-export async function startBenchPlatform(name: string, ports: BenchPlatformPorts): Promise<BenchPlatform> {
+export async function startBenchPlatform(name: string, ports: BenchPlatformPorts, environment: Record<string, string> = {}): Promise<BenchPlatform> {
   const logDirectory = mkdtempSync(path.join(tmpdir(), `lovepoints-bench-${name}-`));
   const adminPhone = '13800000000';
   const adminPassword = `bench-${name}-admin-password`;
@@ -55,6 +55,7 @@ export async function startBenchPlatform(name: string, ports: BenchPlatformPorts
       GATEWAY_MONGO_DB: database('gateway'),
       RATE_LIMIT_IP_PER_MINUTE: '1000000000',
       RATE_LIMIT_USER_PER_MINUTE: '1000000000',
+      ...environment,
     },
     // BENCH_CPU_PROFILE=<folder>: every service writes a V8 CPU profile there when it stops.
     ...(process.env.BENCH_CPU_PROFILE ? { nodeArguments: ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROFILE)}`] } : {}),

@@ -1,6 +1,6 @@
 import { checkHealth } from '@lovepoints/grpc';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 
@@ -103,15 +103,43 @@ const clockTicksPerSecond = (() => {
   }
 })();
 
-/** User plus system CPU time a process has used, in seconds, or undefined when it cannot be read. */
+/** The fields of /proc/<pid>/stat after the command name (so field 3, the state, is [0]). */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces and parentheses, so fields are counted after its ')'.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** Live processes whose parent is `pid` (a clustered gateway's workers). */
+function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (Number(statFields(Number(entry))[1]) === pid) children.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return children;
+}
+
+/**
+ * User plus system CPU time a process and its live children (a clustered gateway's workers) have
+ * used, in seconds, or undefined when the process cannot be read.
+ */
 export function cpuSeconds(pid: number): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses, so fields are counted after its ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const userTicks = Number(fields[11]);
-    const systemTicks = Number(fields[12]);
-    return (userTicks + systemTicks) / clockTicksPerSecond;
+    let ticks = 0;
+    for (const one of [pid, ...childPids(pid)]) {
+      try {
+        const fields = statFields(one);
+        ticks += Number(fields[11]) + Number(fields[12]);
+      } catch (error) {
+        if (one === pid) throw error;
+      }
+    }
+    return ticks / clockTicksPerSecond;
   } catch {
     return undefined;
   }
