@@ -1,6 +1,7 @@
 import autocannon from 'autocannon';
 import path from 'node:path';
 import { type MachineLoad, startCpuWatchOf, startMachineWatch } from './support/processes';
+import { startFloor } from './support/floor';
 import { type BenchPlatform, startBenchPlatform } from './support/platform';
 import { describeMachine, formatNumber, markdownTable, writeOwnedSection } from './support/report';
 import { benchScale } from './support/scale';
@@ -9,11 +10,13 @@ import { benchScale } from './support/scale';
  * `npm run bench:gateway`: authenticated balance reads through the gateway and its gRPC hop to
  * the points service, with autocannon, written to docs/benchmarks.md. Starts the whole platform
  * on ports of its own (tests: 18180 and 51151–51154; `npm start`: 8080 and 50051–50054; the
- * ledger bench: 49052; bench:fuzz: 28180 and 28151–28154), below the kernel's ephemeral range
+ * ledger bench: 49052; bench:fuzz: 28180 and 28151–28154; its floor: 28281 and 28255), below the kernel's ephemeral range
  * (32768–60999), where a client socket of another run could take a port first.
  */
 const ports = {
   gateway: 28280,
+  floorHttp: 28281,
+  floorGrpc: 28255,
   volunteer: 28251,
   points: 28252,
   redeem: 28253,
@@ -38,10 +41,12 @@ interface Measurement {
   result: autocannon.Result;
   cpu: Record<string, number>;
   machine: MachineLoad;
+  /** The same load against the bare parts (bench/support/floor-servers.ts), in the same run. */
+  floor: { result: autocannon.Result; cpu: Record<string, number>; machine: MachineLoad };
 }
 
 /** GET the balance for `durationSeconds` over `connections`, each request with the next member's token. */
-async function hammer(gatewayUrl: string, tokens: string[], durationSeconds: number): Promise<autocannon.Result> {
+async function hammer(gatewayUrl: string, tokens: string[], durationSeconds: number, requestPath = balancePath): Promise<autocannon.Result> {
   let next = 0;
   return autocannon({
     url: gatewayUrl,
@@ -50,7 +55,7 @@ async function hammer(gatewayUrl: string, tokens: string[], durationSeconds: num
     requests: [
       {
         method: 'GET',
-        path: balancePath,
+        path: requestPath,
         setupRequest: (request) => ({ ...request, headers: { ...request.headers, authorization: `Bearer ${tokens[next++ % tokens.length]}` } }),
       },
     ],
@@ -86,9 +91,10 @@ function statusCounts(result: autocannon.Result): string {
 }
 
 function render(measurement: Measurement, context: { startedAt: Date; durationMs: number; scale: number; bench: BenchPlatform }): string {
-  const { result, cpu, machine } = measurement;
+  const { result, cpu, machine, floor } = measurement;
   const machineFacts = describeMachine();
   const successPerSecond = result['2xx'] / result.duration;
+  const floorPerSecond = floor.result['2xx'] / floor.result.duration;
   const met = (ok: boolean) => (ok ? '**met**' : '**not met**');
   const cpuCell = (name: string) => formatNumber(cpu[name]);
   const ownPercent = Object.values(cpu).reduce((sum, value) => sum + value, 0);
@@ -148,11 +154,47 @@ ${markdownTable(
   [['gateway', 'points', 'mongo', 'kafka', 'volunteer', 'redeem', 'timebank', 'client'].map(cpuCell)],
 )}
 
+### The floor: the same load against bare parts, in the same run
+
+To tell what the platform adds from what this machine allows, the run then sends the same load (same connections, tokens and
+durations) to the least that can answer it with the same parts (\`bench/support/floor-servers.ts\`): ${gatewayWorkers} plain
+\`node:http\` process${gatewayWorkers === 1 ? '' : 'es'} that look the token up in a map (as if every token were verified before), call
+\`GetBalance\` over gRPC (@grpc/grpc-js, the points proto) on one plain gRPC server, which reads one account document by \`_id\`
+with the MongoDB driver from the same mongo-java-server; no framework, validation, policy, rate limit or log line. The platform
+stays up, idle, meanwhile, as the services not under load were during the measurement above.
+
+${markdownTable(
+  ['', 'requests/s (2xx)', 'p50 ms', 'p99 ms', 'non-2xx', 'CPU % of a core: HTTP / gRPC service / mongo', 'all cores busy, % of one'],
+  [
+    [
+      'platform (above)',
+      formatNumber(successPerSecond),
+      formatNumber(result.latency.p50),
+      formatNumber(result.latency.p99),
+      result.non2xx.toLocaleString('en-US'),
+      [cpu.gateway, cpu.points, cpu.mongo].map((value) => formatNumber(value)).join(' / '),
+      formatNumber(machine.busyPercent),
+    ],
+    [
+      'bare parts',
+      formatNumber(floorPerSecond),
+      formatNumber(floor.result.latency.p50),
+      formatNumber(floor.result.latency.p99),
+      floor.result.non2xx.toLocaleString('en-US'),
+      [floor.cpu.front, floor.cpu.backend, floor.cpu.mongo].map((value) => formatNumber(value)).join(' / '),
+      formatNumber(floor.machine.busyPercent),
+    ],
+  ],
+)}
+
+The platform answers ${formatNumber((100 * successPerSecond) / floorPerSecond)} % of what the bare parts answer here.
+
 ### Targets
 
 - ≥ ${targets.requestsPerSecond.toLocaleString('en-US')} requests/s: ${met(successPerSecond >= targets.requestsPerSecond)} — ${formatNumber(successPerSecond)}/s
 - p99 < ${targets.p99Ms} ms: ${met(result.latency.p99 < targets.p99Ms)} — ${formatNumber(result.latency.p99)} ms
-- no errors and no non-2xx answers: ${met(result.errors === 0 && result.non2xx === 0)}`;
+- no errors and no non-2xx answers: ${met(result.errors === 0 && result.non2xx === 0)}
+- (for reference, the bare parts: ${met(floorPerSecond >= targets.requestsPerSecond)} for ${targets.requestsPerSecond.toLocaleString('en-US')}/s — ${formatNumber(floorPerSecond)}/s; ${met(floor.result.latency.p99 < targets.p99Ms)} for p99 — ${formatNumber(floor.result.latency.p99)} ms)`;
 }
 
 async function main(): Promise<void> {
@@ -170,7 +212,31 @@ async function main(): Promise<void> {
     const stopCpu = startCpuWatchOf(bench.processIds);
     const stopMachine = startMachineWatch();
     const result = await hammer(bench.platform.gatewayUrl, tokens, Math.max(2, Math.round(measureSeconds * scale)));
-    measurement = { result, cpu: stopCpu(), machine: stopMachine() };
+    const platformCpu = stopCpu();
+    const platformMachine = stopMachine();
+    say(`the floor: the same load against bare parts (${gatewayWorkers} HTTP processes, one gRPC backend, the same MongoDB)`);
+    const floor = await startFloor({
+      mongoUrl: process.env.TEST_MONGO_URL!,
+      databaseName: 'lovepoints_bench_gateway_floor',
+      tokens,
+      httpPort: ports.floorHttp,
+      grpcPort: ports.floorGrpc,
+      workers: gatewayWorkers,
+    });
+    try {
+      await hammer(floor.url, tokens, Math.max(1, Math.round(warmupSeconds * scale)), '/balance');
+      const stopFloorCpu = startCpuWatchOf({ ...floor.processIds, mongo: bench.processIds.mongo });
+      const stopFloorMachine = startMachineWatch();
+      const floorResult = await hammer(floor.url, tokens, Math.max(2, Math.round(measureSeconds * scale)), '/balance');
+      measurement = {
+        result,
+        cpu: platformCpu,
+        machine: platformMachine,
+        floor: { result: floorResult, cpu: stopFloorCpu(), machine: stopFloorMachine() },
+      };
+    } finally {
+      await floor.stop();
+    }
   } finally {
     await bench.platform.stop();
   }
@@ -179,6 +245,8 @@ async function main(): Promise<void> {
     `${formatNumber(result['2xx'] / result.duration)} requests/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ` +
       `non-2xx ${result.non2xx}, errors ${result.errors}, load average ${formatNumber(measurement.machine.loadAverage.mean)}`,
   );
+  const { floor } = measurement;
+  say(`floor: ${formatNumber(floor.result['2xx'] / floor.result.duration)} requests/s, p50 ${floor.result.latency.p50} ms, p99 ${floor.result.latency.p99} ms`);
   writeOwnedSection(documentFile, 'gateway', render(measurement, { startedAt, durationMs: Date.now() - startedAt.getTime(), scale, bench }));
   say(`written to ${path.relative(process.cwd(), documentFile)}`);
 }
