@@ -19,7 +19,7 @@ function startRole(role: 'front' | 'backend', args: string[]): Promise<ChildProc
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the floor ${role} did not start within 60 s`)), 60_000);
     child.once('exit', (code) => reject(new Error(`the floor ${role} exited with ${code}`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('ready')) {
         clearTimeout(timer);
         resolve(child);
@@ -53,7 +53,7 @@ export async function startFloor(options: {
   const backend = await startRole('backend', [String(options.grpcPort), options.mongoUrl, options.databaseName]);
   const tokenList = options.tokens.map((token, index) => `${token}=${userIds[index]}`).join(',');
   const front = await startRole('front', [String(options.httpPort), `127.0.0.1:${options.grpcPort}`, String(options.workers), tokenList]).catch(
-    async (error: unknown) => {
+    (error: unknown) => {
       backend.kill('SIGKILL');
       throw error;
     },
