@@ -66,6 +66,11 @@ export interface Results {
   fixedLoads: FixedLoadRow[];
   medici: SingleRow[];
   mediciProblem: string | undefined;
+  /** The same spends against one MongoDB write behind gRPC (bench/support/floor-servers.ts). */
+  floor: SingleRow[];
+  /** The target's fixed load against the floor. */
+  floorFixedLoads: FixedLoadRow[];
+  floorProblem: string | undefined;
   overdraft: { points: OverdraftProbe | undefined; medici: OverdraftProbe | undefined };
   rss: { peakBytes: number; endBytes: number };
   verification: VerifyResult | undefined;
@@ -295,6 +300,48 @@ export function renderReport(results: Results): string {
     );
   }
 
+  add('', '### The floor: one MongoDB write behind gRPC', '');
+  add(
+    'The same spread spends, through the same client, against a gRPC server (the points proto) whose `CreateTransfer` makes one',
+    'MongoDB update of the debit account on the same mongo-java-server and nothing else: no transfer record, no balance check, no',
+    'credit, no event. No ledger behind gRPC that stores anything per transfer can be faster on this machine, so `floor ÷ medici`',
+    'is the most any such ledger could reach against medici here.',
+    '',
+  );
+  if (results.floorProblem !== undefined) add(`The floor could not be measured: ${results.floorProblem}`, '');
+  if (results.floor.length > 0) {
+    add(
+      markdownTable(
+        ['concurrency', 'floor transfers/s', 'floor p50 ms', 'floor p99 ms', 'ours transfers/s', 'ours ÷ floor', 'medici transfers/s', 'floor ÷ medici'],
+        results.floor.map((row) => {
+          const ours = firstRun(results.single, 'spread', row.concurrency);
+          const medici = results.medici.find((entry) => entry.accounts === 'spread' && entry.concurrency === row.concurrency);
+          const floorRate = row.result.transfersPerSecond;
+          return [
+            String(row.concurrency),
+            formatNumber(floorRate),
+            formatNumber(row.result.latency.p50Ms),
+            formatNumber(row.result.latency.p99Ms),
+            formatNumber(ours?.result.transfersPerSecond),
+            formatNumber(ours === undefined ? undefined : ours.result.transfersPerSecond / floorRate),
+            formatNumber(medici?.result.transfersPerSecond),
+            `${formatNumber(medici === undefined ? undefined : floorRate / medici.result.transfersPerSecond)}×`,
+          ];
+        }),
+      ),
+    );
+  }
+  for (const row of results.floorFixedLoads) {
+    const { result } = row;
+    add(
+      '',
+      `The floor under the target's fixed load (${formatNumber(result.offeredRatePerSecond)}/s offered, open loop as above): ` +
+        `${formatNumber(result.transfersPerSecond)}/s answered, p50 ${formatNumber(result.latency.p50Ms)} ms, p99 ${formatNumber(result.latency.p99Ms)} ms, ` +
+        `max ${formatNumber(result.latency.maxMs)} ms, at most ${result.maxInFlight} in flight` +
+        (result.stoppedEarlyAfterMs === undefined ? '.' : `; sending stopped after ${formatNumber(result.stoppedEarlyAfterMs / 1000)} s (backlog).`),
+    );
+  }
+
   add('', '### Overdraft probe', '');
   add('64 concurrent spends of 7 points from a member funded with 100: a sound overdraft check lets exactly 14 through and leaves 2.', '');
   const probeRow = (ledger: string, probe: OverdraftProbe | undefined) =>
@@ -336,6 +383,15 @@ export function renderReport(results: Results): string {
 
   add('', '### Targets', '');
   for (const line of targetLines(results)) add(`- ${line}`);
+  const floorRatios = results.floor.flatMap((row) => {
+    const medici = results.medici.find((entry) => entry.accounts === 'spread' && entry.concurrency === row.concurrency);
+    return medici === undefined ? [] : [`${formatNumber(row.result.transfersPerSecond / medici.result.transfersPerSecond)}× at ${row.concurrency}`];
+  });
+  if (floorRatios.length > 0) {
+    add(
+      `- (for reference, the floor — one MongoDB write behind gRPC, nothing else — vs medici: ${floorRatios.join(', ')}: no ledger behind gRPC that stores its transfers goes past these ratios on this machine)`,
+    );
+  }
   const hotRatios = mediciRatios(results, 'hot');
   if (hotRatios.length > 0)
     add(`- (for reference, hot account vs medici: ${hotRatios.map((entry) => `${formatNumber(entry.ratio)}× at ${entry.concurrency}`).join(', ')})`);

@@ -3,10 +3,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Infrastructure, infrastructureOptionsFromEnv, startInfrastructure } from '../deploy/local/infra';
+import { serviceNodeOptions } from '../deploy/local/services';
 import {
   type OverdraftProbe,
   renderReport,
   resultLine,
+  type FixedLoadRow,
   type Results,
   settleTimeLimitSeconds,
   type Stretch,
@@ -15,6 +17,7 @@ import {
   type VerifyResult,
 } from './ledger-report';
 import { failureCode, type Operation, type OperationResult, runClosedLoop, runOpenLoop } from './support/load';
+import { startWriterFloor } from './support/floor';
 import { MediciLedger } from './support/medici-ledger';
 import { type Owner, PointsLedger, type TransferItem } from './support/points-ledger';
 import { PointsProcess, recordedPid, RssSampler, settle, startCpuWatch, type WatchedProcesses } from './support/processes';
@@ -28,9 +31,11 @@ import { benchScale } from './support/scale';
  */
 
 // Ports of the benchmark's own: tests use 39092/39093/37017 and 51152, `npm start` 9092/9093/27017 and 50052.
-const ports = { kafka: 49092, kafkaController: 49093, mongo: 47017, pointsGrpc: 49052 };
-const databases = { points: 'lovepoints_bench_points', medici: 'lovepoints_bench_medici' };
+const ports = { kafka: 49092, kafkaController: 49093, mongo: 47017, pointsGrpc: 49052, floorGrpc: 49053 };
+const databases = { points: 'lovepoints_bench_points', medici: 'lovepoints_bench_medici', floor: 'lovepoints_bench_floor' };
 const concurrencies = [1, 16, 64];
+/** NODE_OPTIONS of the points process: as deploy/ starts it (BENCH_POINTS_NODE_OPTIONS overrides, to compare). */
+const pointsNodeOptions = process.env.BENCH_POINTS_NODE_OPTIONS ?? serviceNodeOptions.points.join(' ');
 const batchRuns = [
   { batchSize: 100, concurrency: 1 },
   { batchSize: 100, concurrency: 16 },
@@ -185,7 +190,14 @@ async function measureSingle(points: PointsLedger, context: Context, accounts: '
   say(resultLine(`single, ${accounts}, concurrency ${concurrency}${repeat ? ' (again)' : ''}`, result));
 }
 
-async function measureFixedLoad(points: PointsLedger, context: Context, ratePerSecond: number, durationMs: number, purpose: string): Promise<void> {
+async function measureFixedLoad(
+  points: PointsLedger,
+  context: Context,
+  ratePerSecond: number,
+  durationMs: number,
+  purpose: string,
+  into: FixedLoadRow[] = context.results.fixedLoads,
+): Promise<void> {
   const [result, stretch] = await measured(
     context,
     () => points.committed,
@@ -197,9 +209,9 @@ async function measureFixedLoad(points: PointsLedger, context: Context, ratePerS
         inFlightLimit: Math.ceil(ratePerSecond / 2),
       }),
   );
-  context.results.fixedLoads.push({ purpose, result, stretch });
+  into.push({ purpose, result, stretch });
   say(
-    `${resultLine(`fixed load ${ratePerSecond}/s`, result)}, at most ${result.maxInFlight} in flight` +
+    `${resultLine(`fixed load ${ratePerSecond}/s${into === context.results.fixedLoads ? '' : ' (floor)'}`, result)}, at most ${result.maxInFlight} in flight` +
       (result.stoppedEarlyAfterMs === undefined ? '' : `, sending stopped after ${formatNumber(result.stoppedEarlyAfterMs / 1000)} s`),
   );
 }
@@ -314,6 +326,37 @@ async function measureMedici(mongoUrl: string, context: Context): Promise<void> 
 }
 
 /**
+ * The same spends against a gRPC server that makes one MongoDB update per transfer and nothing
+ * else (bench/support/floor-servers.ts): what no ledger behind gRPC that stores a transfer can beat here.
+ */
+async function measureFloor(mongoUrl: string, context: Context): Promise<void> {
+  const { workload, scale, results } = context;
+  const floor = await startWriterFloor({ mongoUrl, databaseName: databases.floor, grpcPort: ports.floorGrpc });
+  const client = new PointsLedger(floor.address);
+  try {
+    for (const concurrency of concurrencies) {
+      const [result, stretch] = await measured(
+        context,
+        () => client.committed,
+        () =>
+          runClosedLoop(() => client.transfer(workload.spend('spread')), {
+            concurrency,
+            warmupOperations: Math.max(2 * concurrency, Math.round(200 * scale)),
+            operations: Math.round(3000 * scale),
+            timeLimitMs: 6000 * scale,
+          }),
+      );
+      results.floor.push({ accounts: 'spread', concurrency, repeat: false, result, stretch });
+      say(resultLine(`floor (one write behind gRPC), concurrency ${concurrency}`, result));
+    }
+    await measureFixedLoad(client, context, targets.fixedLoadRatePerSecond, 10_000, 'the target', results.floorFixedLoads);
+  } finally {
+    client.close();
+    await floor.stop();
+  }
+}
+
+/**
  * VerifyLedger once the service is idle. Transfers whose client gave up may still be finishing,
  * so a report with transfers in flight is asked again a few times before it is taken.
  */
@@ -343,6 +386,9 @@ async function main(): Promise<void> {
     fixedLoads: [],
     medici: [],
     mediciProblem: undefined,
+    floor: [],
+    floorFixedLoads: [],
+    floorProblem: undefined,
     overdraft: { points: undefined, medici: undefined },
     rss: { peakBytes: 0, endBytes: 0 },
     verification: undefined,
@@ -383,6 +429,7 @@ async function main(): Promise<void> {
       databaseName: databases.points,
       logFile,
       startTimeLimitMs: 60_000,
+      nodeOptions: pointsNodeOptions,
     });
     const pointsProcess = points;
     sampler = new RssSampler(points.pid, 250);
@@ -402,6 +449,12 @@ async function main(): Promise<void> {
     } catch (error) {
       results.mediciProblem = error instanceof Error ? error.message : String(error);
       say(`medici failed: ${results.mediciProblem}`);
+    }
+    try {
+      await measureFloor(infrastructure.mongoUrl, context);
+    } catch (error) {
+      results.floorProblem = error instanceof Error ? error.message : String(error);
+      say(`the floor failed: ${results.floorProblem}`);
     }
     say('VerifyLedger');
     try {

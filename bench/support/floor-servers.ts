@@ -12,6 +12,9 @@ import { createServer } from 'node:http';
  *
  *   backend <grpcPort> <mongoUrl> <database>: GetBalance reads one account document by _id.
  *   front <httpPort> <grpcAddress> <workers> <token=userId,...>: GET /balance → GetBalance → JSON.
+ *   writer <grpcPort> <mongoUrl> <database>: CreateTransfer makes one update of the debit account
+ *     (no transfer record, no check, no credit, no event): the least a ledger behind gRPC that
+ *     stores anything per transfer does, for bench:ledger.
  */
 const [role, ...args] = process.argv.slice(2);
 
@@ -38,6 +41,31 @@ async function backend(grpcPort: string, mongoUrl: string, databaseName: string)
       );
     },
   });
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`127.0.0.1:${grpcPort}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
+  );
+  process.stdout.write('ready\n');
+}
+
+async function writer(grpcPort: string, mongoUrl: string, databaseName: string): Promise<void> {
+  const client = await mongoose.mongo.MongoClient.connect(mongoUrl);
+  const accounts = client.db(databaseName).collection<{ _id: string; spent: number }>('accounts');
+  const server = new grpc.Server({ 'grpc.enable_channelz': 0 });
+  interface Request {
+    transferId: string;
+    debit: { kind: string; id: string };
+    credit: { kind: string; id: string };
+    amount: number;
+  }
+  server.addService(protos().points.points.v1.PointsService.service, {
+    createTransfer: (call: grpc.ServerUnaryCall<Request, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const { transferId, debit, amount } = call.request;
+      accounts.updateOne({ _id: `${debit.kind}:${debit.id}` }, { $inc: { spent: amount } }, { upsert: true }).then(
+        () => callback(null, { id: transferId, amount, state: 'posted' }),
+        (error: Error) => callback({ code: grpc.status.INTERNAL, details: error.message }),
+      );
+    },
+  } as unknown as grpc.UntypedServiceImplementation);
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`127.0.0.1:${grpcPort}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
   );
@@ -81,5 +109,6 @@ function front(httpPort: string, grpcAddress: string, workers: string, tokenList
 }
 
 if (role === 'backend') void backend(args[0]!, args[1]!, args[2]!);
+else if (role === 'writer') void writer(args[0]!, args[1]!, args[2]!);
 else if (role === 'front') front(args[0]!, args[1]!, args[2]!, args[3]!);
 else throw new Error(`unknown role ${role}`);

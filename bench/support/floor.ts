@@ -11,7 +11,7 @@ export interface Floor {
   stop(): Promise<void>;
 }
 
-function startRole(role: 'front' | 'backend', args: string[]): Promise<ChildProcess> {
+function startRole(role: 'front' | 'backend' | 'writer', args: string[]): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'floor-servers.ts'), role, ...args], {
     cwd: repositoryRoot,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -62,13 +62,26 @@ export async function startFloor(options: {
     url: `http://127.0.0.1:${options.httpPort}`,
     processIds: { front: front.pid, backend: backend.pid },
     stop: async () => {
-      for (const child of [front, backend]) {
-        child.removeAllListeners('exit');
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
-        child.kill('SIGKILL');
-      }
+      for (const child of [front, backend]) await stopChild(child);
     },
   };
+}
+
+/** Stops a floor process: SIGTERM, then SIGKILL after 5 s. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  child.removeAllListeners('exit');
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+  child.kill('SIGKILL');
+}
+
+/**
+ * The floor of bench:ledger (see floor-servers.ts): a gRPC server whose CreateTransfer makes one
+ * MongoDB update and nothing else.
+ */
+export async function startWriterFloor(options: { mongoUrl: string; databaseName: string; grpcPort: number }) {
+  const writer = await startRole('writer', [String(options.grpcPort), options.mongoUrl, options.databaseName]);
+  return { address: `127.0.0.1:${options.grpcPort}`, pid: writer.pid, stop: () => stopChild(writer) };
 }

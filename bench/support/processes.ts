@@ -15,6 +15,8 @@ export interface PointsProcessOptions {
   /** Where the service's output goes, so a failure can be read after the run. */
   logFile: string;
   startTimeLimitMs: number;
+  /** NODE_OPTIONS for the service (e.g. a heap limit, as a deployment sets one). */
+  nodeOptions?: string;
 }
 
 /** The points service alone, as its own Node process, the way deploy/local/services.ts starts it. */
@@ -54,6 +56,7 @@ export class PointsProcess {
         LOG_LEVEL: 'warn',
         // Only the ledger is measured; the attendance consumer would only add noise.
         POINTS_CONSUMERS_ENABLED: 'false',
+        NODE_OPTIONS: options.nodeOptions ?? '',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

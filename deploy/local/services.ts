@@ -20,6 +20,20 @@ export const defaultServicePorts: ServicePorts = { volunteer: 50051, points: 500
 const repositoryRoot = path.resolve(__dirname, '../..');
 
 /**
+ * Node options per service, the same here as in deploy/k8s and docker-compose. The points
+ * service's heap is capped: the ledger's live data is small, and without a cap V8 lets garbage
+ * pile up under load (bench:ledger measured 365 MB resident at the peak, 212 MB with the cap, at
+ * the same throughput).
+ */
+export const serviceNodeOptions: Record<ServiceName, string[]> = {
+  volunteer: [],
+  points: ['--max-old-space-size=192'],
+  redeem: [],
+  timebank: [],
+  gateway: [],
+};
+
+/**
  * The environment that wires the processes to each other and to the infrastructure; each
  * variable is the one the service documents in README.md.
  */
@@ -89,7 +103,8 @@ export async function startServices(options: StartServicesOptions): Promise<Runn
   let failure: string | undefined;
 
   for (const name of serviceNames) {
-    const child = spawn(process.execPath, [...(options.nodeArguments ?? []), '--import', 'tsx', path.join('services', name, 'src', 'main.ts')], {
+    const nodeArguments = [...serviceNodeOptions[name], ...(options.nodeArguments ?? [])];
+    const child = spawn(process.execPath, [...nodeArguments, '--import', 'tsx', path.join('services', name, 'src', 'main.ts')], {
       cwd: repositoryRoot,
       env: { ...process.env, ...options.environment },
       stdio: options.logDirectory ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'],
