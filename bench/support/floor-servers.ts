@@ -65,7 +65,7 @@ async function writer(grpcPort: string, mongoUrl: string, databaseName: string):
         (error: Error) => callback({ code: grpc.status.INTERNAL, details: error.message }),
       );
     },
-  } as unknown as grpc.UntypedServiceImplementation);
+  });
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`127.0.0.1:${grpcPort}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
   );

@@ -19,6 +19,11 @@ export interface GatewayAppOptions {
   ipLimiter: WindowLimiter;
   /** Portal origins allowed to call the API from a browser. */
   corsOrigins: string[];
+  /**
+   * Proxies in front whose X-Forwarded-For names the client (express's `trust proxy`), so the
+   * per-address limit counts clients rather than the load balancer; false trusts none.
+   */
+  trustProxy: false | number | string[];
 }
 
 /** Headers for a JSON API that no page should frame, sniff or embed. */
@@ -36,6 +41,7 @@ export function createGatewayApp(options: GatewayAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.set('trust proxy', options.trustProxy);
   // No ETag: every answer is computed fresh from the services, and hashing each body cost a SHA-1 per request.
   app.set('etag', false);
 

@@ -1,7 +1,30 @@
 import { databaseName, grpcAddress, loadConfig, logLevel, port, positiveInteger, sharedServiceShape } from '@lovepoints/config';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const localJwtSecret = 'local-development-jwt-secret-change-me-0123456789';
+
+/**
+ * TRUST_PROXY as express's `trust proxy` setting: off when empty, a number of hops, or a list of
+ * addresses, subnets and keywords (`loopback`, `linklocal`, `uniquelocal`).
+ */
+export function trustedProxies(value: string): false | number | string[] {
+  const trimmed = value.trim();
+  if (trimmed === '' || trimmed === 'false') return false;
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  return trimmed
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+}
+
+function isProxyEntry(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
 
 export function loadGatewayConfig(environment: NodeJS.ProcessEnv = process.env) {
   const config = loadConfig(
@@ -38,6 +61,14 @@ export function loadGatewayConfig(environment: NodeJS.ProcessEnv = process.env) 
       LOGIN_LOCK_SECONDS: positiveInteger(15 * 60),
       RATE_LIMIT_USER_PER_MINUTE: positiveInteger(600),
       RATE_LIMIT_IP_PER_MINUTE: positiveInteger(1200),
+      TRUST_PROXY: z
+        .string()
+        .default('')
+        .refine((value) => {
+          const proxies = trustedProxies(value);
+          return !Array.isArray(proxies) || proxies.every(isProxyEntry);
+        }, 'a hop count, or comma-separated addresses, subnets (address/bits) and keywords loopback, linklocal, uniquelocal')
+        .transform(trustedProxies),
       CORS_ORIGINS: z
         .string()
         .default('http://localhost:3000,http://127.0.0.1:3000')

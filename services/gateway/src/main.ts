@@ -96,6 +96,7 @@ async function startGateway() {
     databaseReachable: () => pingMongo(connection),
     ipLimiter: new WindowLimiter(config.RATE_LIMIT_IP_PER_MINUTE, minute),
     corsOrigins: config.CORS_ORIGINS,
+    trustProxy: config.TRUST_PROXY,
   });
   // Not app.listen: Express 5 calls its callback on a failed listen too, which read as "ready".
   const server = createServer(app);
