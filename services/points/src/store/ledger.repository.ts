@@ -236,74 +236,28 @@ export class LedgerRepository {
    * the balance condition; which took effect is read back from the markers, so an update that had
    * already been applied (recovery repeating a phase) also counts as applied.
    */
-  /**
-   * One batch of account effects. A checked spend is its own update (its balance condition is
-   * its own); the unchecked effects on one account (credits, debits of accounts that may go
-   * negative) become a single update that adds up their changes and pushes all their markers, and
-   * applies only if none of those markers is there yet. Either way each effect is applied with its
-   * marker in one single-document write, so a crash leaves each one applied or not. When a merged
-   * update finds one of its markers already there (recovery repeating a phase), its effects are
-   * applied one by one, each guarded by its own marker.
-   */
   private async writeEffects(writes: EffectWrite[]): Promise<EffectOutcome[]> {
-    const unchecked = new Map<string, EffectWrite[]>();
-    const operations: mongo.AnyBulkWriteOperation<AccountDocument>[] = [];
-    for (const write of writes) {
-      if (write.requiresAvailable !== undefined) operations.push(this.effectUpdate([write]));
-      else unchecked.set(write.accountId, [...(unchecked.get(write.accountId) ?? []), write]);
-    }
-    for (const group of unchecked.values()) {
-      // The same phase submitted twice is one effect.
-      const byMarker = new Map(group.map((write) => [write.marker, write]));
-      operations.push(this.effectUpdate([...byMarker.values()]));
-    }
-    const result = await this.accountCollection.bulkWrite(operations, { ordered: false });
-    if (result.modifiedCount === operations.length) return writes.map(() => 'applied');
-    let markers = await this.inflightMarkers(writes);
-    const notYet = [
-      ...new Map(
-        writes
-          .filter((write) => write.requiresAvailable === undefined && !markers.get(write.accountId)?.has(write.marker))
-          .map((write) => [`${write.accountId} ${write.marker}`, write]),
-      ).values(),
-    ];
-    if (notYet.length > 0) {
-      await this.accountCollection.bulkWrite(
-        notYet.map((write) => this.effectUpdate([write])),
-        { ordered: false },
-      );
-      markers = await this.inflightMarkers(writes);
-    }
-    return writes.map((write) =>
-      markers.get(write.accountId)?.has(write.marker) ? 'applied' : write.requiresAvailable === undefined ? 'missing' : 'insufficient',
-    );
-  }
-
-  /** One account's effects as one update: applied (changes summed, markers pushed) only if none of the markers is there. */
-  private effectUpdate(writes: EffectWrite[]): mongo.AnyBulkWriteOperation<AccountDocument> {
-    const [first] = writes;
-    if (first === undefined) throw new Error('an effect update needs an effect');
-    const change: Record<string, number> = {};
-    for (const write of writes) for (const [field, amount] of Object.entries(write.change)) change[field] = (change[field] ?? 0) + (amount ?? 0);
-    const markers = writes.map((write) => write.marker);
-    return {
-      updateOne: {
-        filter: {
-          _id: first.accountId,
-          inflight: markers.length === 1 ? { $ne: first.marker } : { $nin: markers },
-          ...(first.requiresAvailable === undefined ? {} : { available: { $gte: first.requiresAvailable } }),
+    const result = await this.accountCollection.bulkWrite(
+      writes.map((write) => ({
+        updateOne: {
+          filter: {
+            _id: write.accountId,
+            inflight: { $ne: write.marker },
+            ...(write.requiresAvailable === undefined ? {} : { available: { $gte: write.requiresAvailable } }),
+          },
+          update: { $inc: write.change, $push: { inflight: write.marker } },
         },
-        update: { $inc: change, $push: { inflight: markers.length === 1 ? first.marker : { $each: markers } } },
-      },
-    };
-  }
-
-  /** The in-flight markers of the accounts the writes touch. */
-  private async inflightMarkers(writes: EffectWrite[]): Promise<Map<string, Set<string>>> {
+      })),
+      { ordered: false },
+    );
+    if (result.modifiedCount === writes.length) return writes.map(() => 'applied');
     const accounts = await this.accountCollection
       .find({ _id: { $in: [...new Set(writes.map((write) => write.accountId))] } }, { projection: { inflight: 1 } })
       .toArray();
-    return new Map(accounts.map((account) => [account._id, new Set(account.inflight)]));
+    const markers = new Map(accounts.map((account) => [account._id, new Set(account.inflight)]));
+    return writes.map((write) =>
+      markers.get(write.accountId)?.has(write.marker) ? 'applied' : write.requiresAvailable === undefined ? 'missing' : 'insufficient',
+    );
   }
 
   /** Pulls finished phases' markers, one update per account however many of its markers finished. */
