@@ -45,7 +45,9 @@ export class PointsProcess {
   }
 
   static async start(options: PointsProcessOptions): Promise<PointsProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join('services', 'points', 'src', 'main.ts')], {
+    // BENCH_CPU_PROFILE=<folder>: the service writes a V8 CPU profile there when it stops (as bench/support/platform.ts).
+    const profile = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROFILE)}`] : [];
+    const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join('services', 'points', 'src', 'main.ts')], {
       cwd: repositoryRoot,
       env: {
         ...process.env,
