@@ -70,6 +70,8 @@ export interface Results {
   floor: SingleRow[];
   /** The target's fixed load against the floor. */
   floorFixedLoads: FixedLoadRow[];
+  /** Batched spends against the floor (one bulk write per call). */
+  floorBatched: BatchRow[];
   floorProblem: string | undefined;
   overdraft: { points: OverdraftProbe | undefined; medici: OverdraftProbe | undefined };
   rss: { peakBytes: number; endBytes: number };
@@ -342,6 +344,15 @@ export function renderReport(results: Results): string {
     );
   }
 
+  for (const row of results.floorBatched) {
+    if (row.result === undefined) continue;
+    add(
+      '',
+      `The floor batched (\`CreateTransfers\`, ${row.batchSize} per call as one bulk write, ${row.concurrency} calls in flight): ` +
+        `${formatNumber(row.result.transfersPerSecond)} transfers/s, p50 ${formatNumber(row.result.latency.p50Ms)} ms per call, p99 ${formatNumber(row.result.latency.p99Ms)} ms.`,
+    );
+  }
+
   add('', '### Overdraft probe', '');
   add('64 concurrent spends of 7 points from a member funded with 100: a sound overdraft check lets exactly 14 through and leaves 2.', '');
   const probeRow = (ledger: string, probe: OverdraftProbe | undefined) =>
@@ -390,6 +401,22 @@ export function renderReport(results: Results): string {
   if (floorRatios.length > 0) {
     add(
       `- (for reference, the floor — one MongoDB write behind gRPC, nothing else — vs medici: ${floorRatios.join(', ')}: no ledger behind gRPC that stores its transfers goes past these ratios on this machine)`,
+    );
+  }
+  const floorFixed = results.floorFixedLoads[0]?.result;
+  const floorBatch = results.floorBatched[0]?.result;
+  if (floorFixed !== undefined || floorBatch !== undefined) {
+    add(
+      '- (for reference, the floor on this machine: ' +
+        [
+          floorBatch === undefined ? undefined : `${formatNumber(floorBatch.transfersPerSecond)} transfers/s batched`,
+          floorFixed === undefined
+            ? undefined
+            : `p99 ${formatNumber(floorFixed.latency.p99Ms)} ms at ${formatNumber(floorFixed.offeredRatePerSecond)}/s offered`,
+        ]
+          .filter((part) => part !== undefined)
+          .join('; ') +
+        ')',
     );
   }
   const hotRatios = mediciRatios(results, 'hot');

@@ -350,6 +350,21 @@ async function measureFloor(mongoUrl: string, context: Context): Promise<void> {
       say(resultLine(`floor (one write behind gRPC), concurrency ${concurrency}`, result));
     }
     await measureFixedLoad(client, context, targets.fixedLoadRatePerSecond, 10_000, 'the target', results.floorFixedLoads);
+    // The best batched shape of ours so far: 100 per call, 16 in flight.
+    const [batchSize, concurrency] = [100, 16];
+    const [result, stretch] = await measured(
+      context,
+      () => client.committed,
+      () =>
+        runClosedLoop(() => client.transfers(Array.from({ length: batchSize }, () => workload.spend('spread'))), {
+          concurrency,
+          warmupOperations: 2,
+          operations: Math.ceil((20_000 * scale) / batchSize),
+          timeLimitMs: 8000 * scale,
+        }),
+    );
+    results.floorBatched.push({ batchSize, concurrency, skipped: undefined, result, stretch });
+    say(resultLine(`floor batched ${batchSize} per call, ${concurrency} calls in flight`, result));
   } finally {
     client.close();
     await floor.stop();
@@ -388,6 +403,7 @@ async function main(): Promise<void> {
     mediciProblem: undefined,
     floor: [],
     floorFixedLoads: [],
+    floorBatched: [],
     floorProblem: undefined,
     overdraft: { points: undefined, medici: undefined },
     rss: { peakBytes: 0, endBytes: 0 },

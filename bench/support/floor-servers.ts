@@ -13,8 +13,8 @@ import { createServer } from 'node:http';
  *   backend <grpcPort> <mongoUrl> <database>: GetBalance reads one account document by _id.
  *   front <httpPort> <grpcAddress> <workers> <token=userId,...>: GET /balance → GetBalance → JSON.
  *   writer <grpcPort> <mongoUrl> <database>: CreateTransfer makes one update of the debit account
- *     (no transfer record, no check, no credit, no event): the least a ledger behind gRPC that
- *     stores anything per transfer does, for bench:ledger.
+ *     (no transfer record, no check, no credit, no event), CreateTransfers one bulk write of such
+ *     updates: the least a ledger behind gRPC that stores anything per transfer does, for bench:ledger.
  */
 const [role, ...args] = process.argv.slice(2);
 
@@ -58,6 +58,20 @@ async function writer(grpcPort: string, mongoUrl: string, databaseName: string):
     amount: number;
   }
   server.addService(protos().points.points.v1.PointsService.service, {
+    createTransfers: (call: grpc.ServerUnaryCall<{ transfers: Request[] }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const items = call.request.transfers;
+      accounts
+        .bulkWrite(
+          items.map(({ debit, amount }) => ({
+            updateOne: { filter: { _id: `${debit.kind}:${debit.id}` }, update: { $inc: { spent: amount } }, upsert: true },
+          })),
+          { ordered: false },
+        )
+        .then(
+          () => callback(null, { results: items.map(({ transferId }) => ({ result: 'ok', transfer: { id: transferId } })) }),
+          (error: Error) => callback({ code: grpc.status.INTERNAL, details: error.message }),
+        );
+    },
     createTransfer: (call: grpc.ServerUnaryCall<Request, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       const { transferId, debit, amount } = call.request;
       accounts.updateOne({ _id: `${debit.kind}:${debit.id}` }, { $inc: { spent: amount } }, { upsert: true }).then(
