@@ -22,12 +22,13 @@ const repositoryRoot = path.resolve(__dirname, '../..');
 /**
  * Node options per service, the same here as in deploy/k8s and docker-compose. The points
  * service's heap is capped: the ledger's live data is small, and without a cap V8 lets garbage
- * pile up under load (bench:ledger measured 365 MB resident at the peak, 212 MB with the cap, at
- * the same throughput).
+ * pile up under load (bench:ledger: 365–409 MB resident at the peak uncapped, about 220 MB
+ * capped at 192 or 256 MB, for about a quarter more of its CPU per batched transfer spent
+ * collecting). A cap also keeps it inside its container's memory limit (512Mi in k8s).
  */
 export const serviceNodeOptions: Record<ServiceName, string[]> = {
   volunteer: [],
-  points: ['--max-old-space-size=192'],
+  points: ['--max-old-space-size=256'],
   redeem: [],
   timebank: [],
   gateway: [],
