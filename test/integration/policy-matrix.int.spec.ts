@@ -109,6 +109,7 @@ describe('authorization: a role × endpoint matrix derived from the policy table
       'team.read': { method: 'GET', path: '/api/v1/teams' },
       'team.create': { method: 'POST', path: '/api/v1/teams', body: { name: uniqueName('巡逻队'), leaderUserId: callers.volunteer.userId } },
       'team.membership': { method: 'POST', path: `/api/v1/teams/${unknownId}/members`, body: {} },
+      'team.lead': { method: 'PATCH', path: `/api/v1/teams/${unknownId}`, body: { leaderUserId: callers.volunteer.userId } },
       'report.file': { method: 'POST', path: '/api/v1/reports', body: { category: 'environment', text: '垃圾桶满了' } },
       'report.read': { method: 'GET', path: '/api/v1/reports' },
       'report.decide': { method: 'POST', path: `/api/v1/reports/${reportId}/reject`, body: { reason: '已处理' }, foreign: true },

@@ -89,4 +89,54 @@ describe('volunteer teams (服务队): forming, joining, leaving', () => {
     expect(listed.body.items.map((item: { id: string }) => item.id)).toContain(teamId);
     expect(await members(teamId, admin)).toEqual([`leader:${leader.userId}`]);
   });
+
+  it('hands a team to another volunteer: the old leader stays a member, the new one leads (added if need be), audited', async () => {
+    const teamId: string = (await form({ name: '交接服务队', leaderUserId: leader.userId })).body.id;
+    const [member, outsider] = await Promise.all([1, 2].map(() => approvedVolunteer(communityId, organizer)));
+    expect((await add(teamId, member!)).status).toBe(201);
+    const handOver = (leaderUserId: string, session = organizer) => api('PATCH', `/api/v1/teams/${teamId}`, { token: session.token, body: { leaderUserId } });
+
+    const handed = await handOver(member!.userId);
+    expect(handed.status).toBe(200);
+    expect(handed.body).toMatchObject({ id: teamId, leaderUserId: member!.userId, memberCount: 2 });
+    expect(await members(teamId)).toEqual([`leader:${member!.userId}`, `member:${leader.userId}`]);
+    // The old leader now manages nothing and may leave; the new one manages members.
+    expect((await add(teamId, leader, outsider!.userId)).status).toBe(403);
+    expect((await remove(teamId, organizer, member!.userId)).body.code).toBe('leader_cannot_leave');
+
+    // To a volunteer not in the team yet: added as its leader. Again to the same: nothing changes.
+    const toOutsider = await handOver(outsider!.userId);
+    expect(toOutsider.body).toMatchObject({ leaderUserId: outsider!.userId, memberCount: 3 });
+    expect((await handOver(outsider!.userId)).body).toMatchObject({ leaderUserId: outsider!.userId, memberCount: 3 });
+    expect(await members(teamId)).toEqual([`leader:${outsider!.userId}`, `member:${leader.userId}`, `member:${member!.userId}`]);
+
+    // Only organizers, only volunteers of the community, only this community's teams.
+    expect((await handOver(member!.userId, outsider)).status).toBe(403);
+    const resident = await register(communityId);
+    expect((await handOver(resident.userId)).body.code).toBe('not_a_volunteer');
+    expect(paths((await handOver('')).body)).toEqual(['leaderUserId']);
+    const other = await communityWithOrganizer();
+    expect((await handOver(member!.userId, other.organizer)).status).toBe(404);
+    expect(paths((await handOver(other.organizer.userId)).body)).toEqual(['leaderUserId']);
+
+    // Two handovers at once: both answered, one leader in the end, and it is the team's.
+    const [first, second] = await Promise.all([1, 2].map(() => approvedVolunteer(communityId, organizer)));
+    const raced = await Promise.all([handOver(first!.userId), handOver(second!.userId)]);
+    expect(raced.map((response) => response.status)).toEqual([200, 200]);
+    const after = await members(teamId);
+    const leaders = after.filter((entry) => entry.startsWith('leader:'));
+    expect(leaders).toHaveLength(1);
+    const team = (await api('GET', '/api/v1/teams', { token: organizer.token })).body.items.find((item: { id: string }) => item.id === teamId);
+    expect(leaders[0]).toBe(`leader:${team.leaderUserId}`);
+    expect(after).toEqual(expect.arrayContaining([`member:${leader.userId}`, `member:${member!.userId}`, `member:${outsider!.userId}`]));
+    expect(after).toHaveLength(team.memberCount);
+
+    const admin = await signInAsAdmin();
+    const audit = await api('GET', `/api/v1/audit?action=team.lead&communityId=${communityId}`, { token: admin.token });
+    expect(audit.status).toBe(200);
+    const recorded = (audit.body.items as { targetId: string; detail: { leaderUserId: string } }[]).filter((entry) => entry.targetId === teamId);
+    expect(recorded.map((entry) => entry.detail.leaderUserId).sort()).toEqual(
+      [member!.userId, outsider!.userId, outsider!.userId, first!.userId, second!.userId].sort(),
+    );
+  });
 });

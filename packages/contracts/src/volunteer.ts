@@ -188,4 +188,5 @@ export const createTeamInput = z.object({
   leaderUserId: identifier,
   description: z.string().trim().max(500).default(''),
 });
+export const changeTeamLeaderInput = z.object({ leaderUserId: identifier.describe('the new leader, a volunteer of the team’s community') });
 export const addTeamMemberInput = z.object({ userId: identifier.optional().describe('the volunteer to add; absent: you join') });

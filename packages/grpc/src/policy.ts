@@ -53,6 +53,7 @@ export const policy = {
   'activity.complete': staff,
   'team.read': everyMember('community'),
   'team.create': organizers,
+  'team.lead': organizers,
   /** Joining and leaving oneself; a team's leader and organizers add and remove others (a domain rule). */
   'team.membership': everyMember('community'),
   'report.file': everyMember('self'),

@@ -88,6 +88,54 @@ export class TeamService {
   }
 
   /**
+   * Hands the team to another volunteer of its community (organizers): the old leader stays as a
+   * member, the new one becomes the leader, added if not in yet. One conditional update on the
+   * team as read (same leader, members at the same places), so a concurrent join, leave or
+   * handover makes it miss, and it reads again.
+   */
+  async changeLeader(caller: Caller | undefined, teamId: string, leaderUserId: string) {
+    const known = authorize(caller, 'team.lead');
+    for (let attempt = 1; ; attempt += 1) {
+      const team = await this.visibleTeam(known, teamId);
+      if (team.leaderUserId === leaderUserId) return teamView(team);
+      await this.volunteerOf(team.communityId, leaderUserId, 'leaderUserId');
+      const oldIndex = team.members.findIndex((member) => member.userId === team.leaderUserId);
+      const newIndex = team.members.findIndex((member) => member.userId === leaderUserId);
+      const filter: Record<string, unknown> = { _id: team._id, leaderUserId: team.leaderUserId };
+      const update: { $set: Record<string, unknown> } = { $set: { leaderUserId } };
+      if (oldIndex >= 0) {
+        filter[`members.${oldIndex}.userId`] = team.leaderUserId;
+        update.$set[`members.${oldIndex}.role`] = 'member';
+      }
+      if (newIndex >= 0) {
+        filter[`members.${newIndex}.userId`] = leaderUserId;
+        update.$set[`members.${newIndex}.role`] = 'leader';
+      } else {
+        // Appended by setting the element just past the end (a $push would clash with the $set of
+        // the old leader's role); the filter pins the length, so nothing else came in meanwhile.
+        const length = team.members.length;
+        if (length >= this.membersMax) throw conflict('team_full', `The team has its ${this.membersMax} members.`);
+        filter['members.userId'] = { $ne: leaderUserId };
+        filter[`members.${length}`] = { $exists: false };
+        if (length > 0) filter[`members.${length - 1}.userId`] = team.members[length - 1]!.userId;
+        update.$set[`members.${length}`] = {
+          userId: leaderUserId,
+          role: 'leader',
+          joinedAt: this.now(),
+          addedByUserId: known.userId,
+        } satisfies TeamMemberEntry;
+      }
+      const changed = await this.models.teams.updateOne(filter, update);
+      if (changed.modifiedCount === 1) {
+        const current = await this.models.teams.findById(team._id).lean();
+        if (current === null) throw notFound('The team');
+        return teamView(current);
+      }
+      if (attempt >= 5) throw conflict('team_changing', 'The team is changing right now; try again.');
+    }
+  }
+
+  /**
    * Adds a member with one conditional push: not already in, and the team not full. When the
    * push does nothing, the team as it is now tells which of the two it was.
    */

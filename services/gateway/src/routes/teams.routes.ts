@@ -1,4 +1,4 @@
-import { addTeamMemberInput, createTeamInput, identifier } from '@lovepoints/contracts';
+import { addTeamMemberInput, changeTeamLeaderInput, createTeamInput, identifier } from '@lovepoints/contracts';
 import { callUnary } from '@lovepoints/grpc';
 import { z } from 'zod';
 import { defineRoute } from '../http/route';
@@ -78,6 +78,26 @@ export const teamRoutes = [
         { teamId: params.id, userId: params.userId === 'me' ? '' : params.userId },
         { caller, deadlineMs: context.deadlineMs },
       ),
+  }),
+  defineRoute({
+    method: 'patch',
+    path: '/api/v1/teams/:id',
+    summary: 'Hand a team to another volunteer of the community (organizers); the old leader stays as a member',
+    tag: 'teams',
+    access: 'signed_in',
+    action: 'team.lead',
+    params: idParams,
+    body: changeTeamLeaderInput,
+    successStatus: 200,
+    response: teamView,
+    handler: ({ params, body, caller }, context) =>
+      callUnary(
+        context.clients.volunteer,
+        'changeTeamLeader',
+        { teamId: params.id, leaderUserId: body.leaderUserId },
+        { caller, deadlineMs: context.deadlineMs },
+      ),
+    audit: ({ body }, team) => ({ targetId: team.id, communityId: team.communityId, detail: { leaderUserId: body.leaderUserId } }),
   }),
   defineRoute({
     method: 'get',

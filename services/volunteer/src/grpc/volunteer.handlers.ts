@@ -22,6 +22,7 @@ import {
   updateGridInput,
   updateMyPlaceInput,
   addTeamMemberInput,
+  changeTeamLeaderInput,
   createTeamInput,
 } from '@lovepoints/contracts';
 import { parseInput } from '@lovepoints/errors';
@@ -166,6 +167,12 @@ export function volunteerHandlers(
       ),
     CreateTeam: (request, caller) => teams.createTeam(caller, parseInput(createTeamInput, request)),
     ListTeams: (request, caller) => teams.listTeams(caller, { communityId: parseInput(identifier.optional(), optional(request.communityId), 'communityId') }),
+    ChangeTeamLeader: (request, caller) =>
+      teams.changeLeader(
+        caller,
+        parseInput(identifier, request.teamId, 'teamId'),
+        parseInput(changeTeamLeaderInput, { leaderUserId: request.leaderUserId }).leaderUserId,
+      ),
     AddTeamMember: (request, caller) =>
       teams.addMember(caller, parseInput(identifier, request.teamId, 'teamId'), parseInput(addTeamMemberInput, { userId: optional(request.userId) }).userId),
     RemoveTeamMember: (request, caller) =>
