@@ -1,8 +1,9 @@
 import { checkHealth } from '@lovepoints/grpc';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
+import { childPids, statFields } from '../../test/support/proc';
 
 const repositoryRoot = path.resolve(__dirname, '../..');
 const sleep = (durationMs: number) => new Promise<void>((resolve) => setTimeout(resolve, durationMs));
@@ -107,27 +108,6 @@ const clockTicksPerSecond = (() => {
     return 100;
   }
 })();
-
-/** The fields of /proc/<pid>/stat after the command name (so field 3, the state, is [0]). */
-function statFields(pid: number): string[] {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name (field 2) may hold spaces and parentheses, so fields are counted after its ')'.
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-}
-
-/** Live processes whose parent is `pid` (a clustered gateway's workers). */
-function childPids(pid: number): number[] {
-  const children: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (Number(statFields(Number(entry))[1]) === pid) children.push(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return children;
-}
 
 /**
  * User plus system CPU time a process and its live children (a clustered gateway's workers) have

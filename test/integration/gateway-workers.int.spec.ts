@@ -1,5 +1,6 @@
 import { communityWithOrganizer, eventually, register } from '../support/api';
-import { alive, childPids, ready, startGateway } from '../support/gateway-process';
+import { alive, ready, startGateway } from '../support/gateway-process';
+import { childPids } from '../support/proc';
 import { specPort } from '../support/ports';
 
 describe('the gateway as several processes on one port (GATEWAY_WORKERS)', () => {

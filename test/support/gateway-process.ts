@@ -1,22 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { platform } from './platform';
-
-/** Live processes whose parent is `pid`. */
-export function childPids(pid: number): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .flatMap((entry) => {
-      try {
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        return parent === pid ? [Number(entry)] : [];
-      } catch {
-        return [];
-      }
-    });
-}
 
 export function alive(pid: number): boolean {
   try {

@@ -126,11 +126,7 @@ export class TeamService {
         } satisfies TeamMemberEntry;
       }
       const changed = await this.models.teams.updateOne(filter, update);
-      if (changed.modifiedCount === 1) {
-        const current = await this.models.teams.findById(team._id).lean();
-        if (current === null) throw notFound('The team');
-        return teamView(current);
-      }
+      if (changed.modifiedCount === 1) return { ...teamView(team), leaderUserId, memberCount: team.members.length + (newIndex >= 0 ? 0 : 1) };
       if (attempt >= 5) throw conflict('team_changing', 'The team is changing right now; try again.');
     }
   }

@@ -335,7 +335,7 @@ export class LedgerRepository {
     const ids = [...new Set(idLists.flat())];
     const found = await this.accountCollection.find({ _id: { $in: ids } }, { batchSize: ids.length + 1, projection: { inflight: 0 } }).toArray();
     const byId = new Map(found.map((account) => [account._id, account]));
-    return idLists.map((list) => new Map(list.flatMap((id) => (byId.has(id) ? [[id, byId.get(id)!] as const] : []))));
+    return idLists.map((list) => new Map(list.flatMap((id) => byId.get(id) ?? []).map((account) => [account._id, account])));
   }
 
   async findTransfer(id: string): Promise<TransferDocument | null> {
