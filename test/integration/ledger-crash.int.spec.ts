@@ -1,8 +1,12 @@
 import { DomainError } from '@lovepoints/errors';
 import { callUnary, createClients } from '@lovepoints/grpc';
+import { createLogger } from '@lovepoints/logging';
+import { connectMongo } from '@lovepoints/mongo';
 import { randomInt, randomUUID } from 'node:crypto';
 import { eventually } from '../support/api';
+import { recordTopic, testKafka } from '../support/kafka';
 import { PointsProcess } from '../support/points-process';
+import { platform } from '../support/platform';
 import { specPort } from '../support/ports';
 
 /**
@@ -10,12 +14,20 @@ import { specPort } from '../support/ports';
  * holds are in flight. Every operation is retried with its own id until it gets a definite
  * answer, as a real caller would. Afterwards the ledger must be whole: balances equal the model
  * built from those answers, equal the replay of the transfers, and each asset sums to zero.
+ * Its events are whole too: every transfer's events reach Kafka, and none reports a change that
+ * did not happen.
  */
 describe('ledger survives kill -9 at any moment', () => {
-  const points = new PointsProcess(specPort(51161), `lovepoints_crash_${randomUUID().slice(0, 8)}`, {
+  const databaseName = `lovepoints_crash_${randomUUID().slice(0, 8)}`;
+  const points = new PointsProcess(specPort(51161), databaseName, {
     LEDGER_LEASE_MS: '300',
     LEDGER_RECOVERY_INTERVAL_MS: '500',
+    LEDGER_MARKER_SWEEP_INTERVAL_MS: '1000',
+    // Events a killed process left unpublished are found by the relay's search.
+    POINTS_OUTBOX_SCAN_INTERVAL_MS: '1000',
   });
+  const kafka = testKafka();
+  const run = randomUUID().slice(0, 8);
   const clients = createClients({ volunteer: '127.0.0.1:1', points: points.address, redeem: '127.0.0.1:1', timebank: '127.0.0.1:1' });
   const communityId = 'crash-community';
   const issuance = { kind: 'community_issuance', id: communityId, communityId };
@@ -25,6 +37,7 @@ describe('ledger survives kill -9 at any moment', () => {
 
   afterAll(async () => {
     await points.stop();
+    await kafka.disconnect();
     Object.values(clients).forEach((client) => client.close());
   });
 
@@ -41,11 +54,13 @@ describe('ledger survives kill -9 at any moment', () => {
     }
   }
 
-  it('keeps every balance right through repeated crashes', async () => {
+  it('keeps every balance and every event right through repeated crashes', async () => {
+    const recorder = await recordTopic(kafka, ['points.transfer.v1']);
     await points.start();
     const options = { deadlineMs: 3000 };
     const expected = new Map(members.map((id) => [id, 0]));
     const transferIds: string[] = [];
+    const holdIds = new Set<string>();
     let operations = 0;
     let running = true;
     let kills = 0;
@@ -55,7 +70,7 @@ describe('ledger survives kill -9 at any moment', () => {
       // could otherwise finish every operation between two kills.
       for (let step = 0; step < 30 || (kills < 3 && step < 1000); step += 1) {
         const userId = members[(workerIndex + step) % members.length]!;
-        const transferId = `w${workerIndex}-s${step}-${randomUUID().slice(0, 8)}`;
+        const transferId = `${run}-w${workerIndex}-s${step}`;
         const choice = randomInt(3);
         if (choice === 0) {
           const amount = randomInt(1, 31);
@@ -83,6 +98,7 @@ describe('ledger survives kill -9 at any moment', () => {
           else expect(result.code).toBe('insufficient_balance');
         } else {
           const amount = randomInt(1, 21);
+          holdIds.add(transferId);
           const held = await definitely(() =>
             callUnary(
               clients.points,
@@ -141,9 +157,48 @@ describe('ledger survives kill -9 at any moment', () => {
     }
 
     // Nothing is doubled: every id names one transfer in a final state.
-    for (const transferId of transferIds.slice(0, 40)) {
+    const states = new Map<string, string>();
+    for (const transferId of transferIds) {
       const transfer = await callUnary(clients.points, 'getTransfer', { transferId }, options);
       expect(['posted', 'voided', 'rejected']).toContain(transfer.state);
+      states.set(transferId, transfer.state);
     }
-  }, 240_000);
+
+    // Events: exactly the ones the final states call for, each at least once (delivery is at
+    // least once; consumers dedupe by id), and no other: a refused transfer announces nothing.
+    const expectedEvents = new Set<string>();
+    for (const [transferId, state] of states) {
+      if (state === 'rejected') continue;
+      if (holdIds.has(transferId)) expectedEvents.add(`${transferId}#held`);
+      expectedEvents.add(`${transferId}#${state}`);
+    }
+    const seenEvents = () =>
+      new Set(
+        recorder.messages
+          .map((message) => JSON.parse(message.value!.toString()) as { id: string; subject: string })
+          .filter((event) => event.subject.startsWith(`${run}-`))
+          .map((event) => event.id),
+      );
+    const seen = await eventually(async () => {
+      const events = seenEvents();
+      return [...expectedEvents].every((id) => events.has(id)) ? events : undefined;
+    }, 60_000).catch(() => seenEvents());
+    await recorder.stop();
+    expect([...expectedEvents].filter((id) => !seen.has(id))).toEqual([]);
+    expect([...seen].filter((id) => !expectedEvents.has(id))).toEqual([]);
+
+    // The phase markers the kills left on accounts are all removed in the end.
+    const connection = await connectMongo({ url: platform.TEST_MONGO_URL, databaseName, logger: createLogger('spec', 'error') });
+    try {
+      const accountsWithMarkers = () =>
+        connection
+          .collection('accounts')
+          .find({ markers: { $exists: true, $ne: {} } }, { projection: { markers: 1 } })
+          .toArray();
+      await eventually(async () => ((await accountsWithMarkers()).length === 0 ? true : undefined), 20_000).catch(() => undefined);
+      expect(await accountsWithMarkers()).toEqual([]);
+    } finally {
+      await connection.close();
+    }
+  }, 300_000);
 });

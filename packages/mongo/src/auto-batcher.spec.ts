@@ -3,7 +3,7 @@ import { AutoBatcher } from './auto-batcher';
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('AutoBatcher', () => {
-  it('sends a lone item at once and groups the items that arrive while a batch runs', async () => {
+  it('sends what one turn submitted together and groups the items that arrive while a batch runs', async () => {
     const batches: number[][] = [];
     const releases: (() => void)[] = [];
     const batcher = new AutoBatcher<number, number>({
@@ -13,16 +13,30 @@ describe('AutoBatcher', () => {
         return items.map((item) => item * 10);
       },
     });
-    const first = batcher.submit(1);
-    const rest = [2, 3, 4].map((item) => batcher.submit(item));
+    const first = [1, 2].map((item) => batcher.submit(item));
+    expect(batches).toEqual([]);
     await tick();
-    expect(batches).toEqual([[1]]);
+    expect(batches).toEqual([[1, 2]]);
+    const rest = [3, 4, 5].map((item) => batcher.submit(item));
+    await tick();
+    await tick();
+    expect(batches).toEqual([[1, 2]]);
     releases[0]!();
-    expect(await first).toBe(10);
+    expect(await Promise.all(first)).toEqual([10, 20]);
     await tick();
-    expect(batches).toEqual([[1], [2, 3, 4]]);
+    expect(batches).toEqual([
+      [1, 2],
+      [3, 4, 5],
+    ]);
     releases[1]!();
-    expect(await Promise.all(rest)).toEqual([20, 30, 40]);
+    expect(await Promise.all(rest)).toEqual([30, 40, 50]);
+  });
+
+  it('sends a lone item within the turn', async () => {
+    const batcher = new AutoBatcher<number, number>({ run: async (items) => items });
+    const answer = batcher.submit(7);
+    await tick();
+    await expect(Promise.race([answer, new Promise((resolve) => setImmediate(() => resolve('late')))])).resolves.toBe(7);
   });
 
   it('caps batch size and concurrency', async () => {

@@ -1,8 +1,10 @@
 /**
  * Shares database round trips among concurrent callers. `submit` hands an item to the batcher;
- * when fewer than `maxConcurrent` batches are running, the waiting items go out at once as one
- * batch, otherwise they wait for the next. An idle system therefore pays no added latency (a lone
- * item leaves immediately), and a busy one sends one request for many items: group commit.
+ * at the end of the event loop's turn (setImmediate), when fewer than `maxConcurrent` batches are
+ * running, the waiting items go out as one batch, otherwise they wait for the next. Everything
+ * submitted in one turn (the items of one request, or of the requests one socket read brought)
+ * therefore shares a round trip, an idle system adds no more than that turn to a lone item, and a
+ * busy one sends one request for many items: group commit.
  */
 export interface AutoBatcherOptions<Item, Outcome> {
   /** Runs one batch; resolves with one outcome per item, in the items' order. */
@@ -30,10 +32,17 @@ export class AutoBatcher<Item, Outcome> {
     this.maxConcurrent = options.maxConcurrent ?? 1;
   }
 
+  private dispatchScheduled = false;
+
   submit(item: Item): Promise<Outcome> {
     return new Promise<Outcome>((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
-      this.dispatch();
+      if (this.dispatchScheduled) return;
+      this.dispatchScheduled = true;
+      setImmediate(() => {
+        this.dispatchScheduled = false;
+        this.dispatch();
+      });
     });
   }
 

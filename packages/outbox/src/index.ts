@@ -11,6 +11,10 @@ import { randomUUID } from 'node:crypto';
  * in the array (not published) → document leased (in progress) → pulled (published). A relay
  * that dies mid-way loses its lease and another publishes again: delivery is at least once,
  * and consumers dedupe by event id.
+ *
+ * A writer that hands the relay the entries it just wrote (`claimFields` in the same update,
+ * then `written`) saves the relay reading them back: the update itself took the lease, so the
+ * relay publishes from memory and only pulls afterwards.
  */
 export interface OutboxEntry {
   id: string;
@@ -49,6 +53,11 @@ export interface OutboxRelayOptions {
   leaseMs?: number;
   /** Documents claimed and published together. */
   batchSize?: number;
+  /**
+   * The lease an update takes with `claimFields`: after a crash, events written that way wait
+   * this long before a search finds them. Publishing from memory is prompt, so it is short.
+   */
+  writtenLeaseMs?: number;
 }
 
 export interface OutboxRelay {
@@ -58,6 +67,17 @@ export interface OutboxRelay {
    * `id`) lets the relay reach it by `_id` instead of searching for it.
    */
   nudge(collection?: string, id?: string): void;
+  /**
+   * Fields to `$set` in the update that pushes entries whose publishing the writer will hand over
+   * with `written`: they lease the document to this relay, so no search publishes them meanwhile.
+   */
+  claimFields(): { outboxLeaseUntil: Date; outboxClaim: string };
+  /**
+   * After an update with `claimFields` succeeded: publish these entries (the ones it pushed) from
+   * memory, then pull them from the document. If publishing fails, they stay in the document and
+   * a search publishes them once the lease has run out.
+   */
+  written(collection: string, id: string, entries: OutboxEntry[]): void;
   stop(): Promise<void>;
   /** Publishes everything pending now; resolves with the number of events published. */
   drain(): Promise<number>;
@@ -83,7 +103,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const scanIntervalMs = options.scanIntervalMs ?? 5000;
   const leaseMs = options.leaseMs ?? 30_000;
   const batchSize = options.batchSize ?? 256;
+  const writtenLeaseMs = options.writtenLeaseMs ?? 5000;
+  const relayClaim = randomUUID();
   const hinted = new Map<string, Set<string>>(options.collections.map((name) => [name, new Set()]));
+  /** Entries handed over with `written`, per collection and document, in the order written. */
+  const handedOver = new Map<string, Map<string, OutboxEntry[]>>(options.collections.map((name) => [name, new Map()]));
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   let passing: Promise<void> | undefined;
@@ -122,6 +146,36 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return entries.length;
   }
 
+  /** Publishes entries handed over in memory and pulls them; returns how many were published. */
+  async function publishHandedOver(collectionName: string): Promise<number> {
+    const waiting = handedOver.get(collectionName);
+    if (waiting === undefined || waiting.size === 0) return 0;
+    const taken: [string, OutboxEntry[]][] = [];
+    for (const item of waiting) {
+      taken.push(item);
+      waiting.delete(item[0]);
+      if (taken.length === batchSize) break;
+    }
+    const entries = taken.flatMap(([, documentEntries]) => documentEntries);
+    try {
+      await options.producer.send(entries.map((entry) => ({ topic: entry.topic, key: entry.key, value: entry.value })));
+    } catch (error) {
+      options.logger.warn({ err: error, collection: collectionName, events: entries.length }, 'outbox publish failed; a search will retry after the lease');
+      return 0;
+    }
+    // One update per document, each naming its own entries: mongo-java-server matches `$in` by
+    // walking the list, so one update over every document would cost the square of the batch.
+    // The lease is left to run out: the documents' outboxes are empty now unless something was
+    // added since, and that was handed over too or will be found once the lease is over.
+    await collectionOf(collectionName).bulkWrite(
+      taken.map(([id, documentEntries]) => ({
+        updateOne: { filter: { _id: id }, update: { $pull: { outbox: { id: { $in: documentEntries.map((entry) => entry.id) } } } } },
+      })),
+      { ordered: false },
+    );
+    return entries.length;
+  }
+
   /** Ids of documents with unpublished events that no live lease covers, found by searching. */
   async function searchPending(collectionName: string): Promise<string[]> {
     const found = await collectionOf(collectionName)
@@ -143,12 +197,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return taken;
   }
 
-  const hintsWaiting = () => [...hinted.values()].some((ids) => ids.size > 0);
+  /** Whether documents were named or entries handed over that no pass has taken yet. */
+  const workWaiting = () => [...hinted.values(), ...handedOver.values()].some((waiting) => waiting.size > 0);
 
   /** One pass over every collection; resolves with the number of events published. */
   async function pass(scan: boolean): Promise<number> {
     let published = 0;
     for (const collectionName of options.collections) {
+      published += await publishHandedOver(collectionName);
       published += await publishDocuments(collectionName, takeHints(collectionName));
       if (scan) {
         for (;;) {
@@ -171,7 +227,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         lastScanAt = Date.now();
       }
       await pass(scan);
-    } while (running && (wantAnotherPass || hintsWaiting()));
+    } while (running && (wantAnotherPass || workWaiting()));
   }
 
   function wake(delayMs: number): void {
@@ -186,7 +242,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         .catch((error: unknown) => options.logger.error({ err: error }, 'outbox relay pass failed'))
         .finally(() => {
           passing = undefined;
-          wake(wantAnotherPass || hintsWaiting() ? 0 : pollIntervalMs);
+          wake(wantAnotherPass || workWaiting() ? 0 : pollIntervalMs);
         });
     }, delayMs);
   }
@@ -202,6 +258,15 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       else scanRequested = true;
       wake(0);
     },
+    claimFields() {
+      return { outboxLeaseUntil: new Date(Date.now() + writtenLeaseMs), outboxClaim: relayClaim };
+    },
+    written(collection: string, id: string, entries: OutboxEntry[]) {
+      const waiting = handedOver.get(collection);
+      if (waiting === undefined) throw new Error(`the outbox relay does not serve the collection ${collection}`);
+      waiting.set(id, [...(waiting.get(id) ?? []), ...entries]);
+      wake(0);
+    },
     async drain() {
       await passing;
       let published = 0;
@@ -215,6 +280,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       running = false;
       clearTimeout(timer);
       await passing;
+      // What was handed over goes out before the producer does; anything else waits for a search.
+      try {
+        for (const collectionName of options.collections) while ((await publishHandedOver(collectionName)) > 0);
+      } catch (error) {
+        options.logger.warn({ err: error }, 'outbox: publishing at stop failed; a search will publish the rest');
+      }
     },
   };
 }

@@ -15,8 +15,14 @@ export function loadPointsConfig(environment: NodeJS.ProcessEnv = process.env) {
       LEDGER_LEASE_MS: positiveInteger(10_000),
       // How often recovery runs; it also voids expired holds.
       LEDGER_RECOVERY_INTERVAL_MS: positiveInteger(5_000),
+      // How often recovery also removes phase markers a dead process left on accounts (harmless
+      // meanwhile; locally the search scans every account).
+      LEDGER_MARKER_SWEEP_INTERVAL_MS: positiveInteger(60_000),
       // How often communities with points expiry are swept (an expiry happens once per month).
       LEDGER_EXPIRY_INTERVAL_MS: positiveInteger(3600_000),
+      // How often the outbox relay also searches for events no write handed it (after a crash,
+      // a failed publish, or from another process); locally that search scans every transfer.
+      POINTS_OUTBOX_SCAN_INTERVAL_MS: positiveInteger(30_000),
       LEDGER_BATCH_SIZE_MAX: positiveInteger(1000),
       LEDGER_BATCH_CONCURRENCY: positiveInteger(256),
       LEDGER_HOLD_TIMEOUT_MS_MIN: positiveInteger(1000),

@@ -18,12 +18,19 @@ runMain('points', async () => {
   const logger = createLogger('points', config.LOG_LEVEL);
   const connection = await connectMongo({ url: config.MONGO_URL, databaseName: config.POINTS_MONGO_DB, logger });
   const kafka = createKafkaClient({ brokers: config.KAFKA_BROKERS, clientId: 'points', logger });
-  // Every transfer that stores an event names itself to the relay, so its search for unannounced
-  // events (a failed publish, another process) can be rare: on mongo-java-server it scans.
-  const relay = createOutboxRelay({ connection, collections: ['transfers'], producer: await kafka.connectProducer(), logger, scanIntervalMs: 30_000 });
+  // Every transfer that stores an event hands it to the relay, so its search for events nobody
+  // handed over (a failed publish, a crash, another process) can be rare: on mongo-java-server it scans.
+  const relay = createOutboxRelay({
+    connection,
+    collections: ['transfers'],
+    producer: await kafka.connectProducer(),
+    logger,
+    scanIntervalMs: config.POINTS_OUTBOX_SCAN_INTERVAL_MS,
+  });
   const ledger = new LedgerRepository(connection, logger, {
     leaseMs: config.LEDGER_LEASE_MS,
-    afterEventsWritten: (transferId) => relay.nudge('transfers', transferId),
+    markerSweepIntervalMs: config.LEDGER_MARKER_SWEEP_INTERVAL_MS,
+    outbox: relay,
   });
   const earnings = new EarningRepository(connection, config.LEDGER_TIME_ZONE_OFFSET_MINUTES);
   await Promise.all([ledger.init(), earnings.init()]);
@@ -61,6 +68,7 @@ runMain('points', async () => {
     () => clearInterval(expiry),
     () => server.stop(),
     () => Promise.all(consumers.map((consumer) => consumer.stop())),
+    () => ledger.stop(),
     () => relay.stop(),
     () => kafka.disconnect(),
     () => connection.close(),

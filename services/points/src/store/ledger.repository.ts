@@ -2,7 +2,7 @@ import { createEvent, holdPlaced, holdVoided, transferPosted, type Envelope } fr
 import { DomainError } from '@lovepoints/errors';
 import type { Logger } from '@lovepoints/logging';
 import { AutoBatcher, type Connection } from '@lovepoints/mongo';
-import { type OutboxEntry, outboxEntry, outboxSchemaFields } from '@lovepoints/outbox';
+import { type OutboxEntry, outboxEntry, type OutboxRelay, outboxSchemaFields } from '@lovepoints/outbox';
 import { mongo, Schema } from 'mongoose';
 import {
   type AccountEffect,
@@ -32,8 +32,11 @@ export interface AccountDocument {
   available: number;
   /** Points earned over the owner's lifetime (reversed earnings subtracted), for star tiers. */
   earnedPosted: number;
-  /** Markers (`<transfer id>#<phase>`) of phases applied here whose transfer is not finalized yet. */
-  inflight: string[];
+  /**
+   * Phases applied here, as field names (`markerKey`) of `<transfer id>#<phase>`: set by the
+   * account update of the phase, removed some time after the transfer has finished.
+   */
+  markers?: Record<string, true>;
   createdAt: Date;
 }
 
@@ -72,6 +75,19 @@ export interface TransferDocument {
 
 const insufficientBalance = () => new DomainError('conflict', 'insufficient_balance', 'The balance is not enough for this transfer.');
 const phaseMarker = (transferId: string, phase: Phase) => `${transferId}#${phase}`;
+/** A marker as a field name: transfer ids may hold any character, field names no `.` and no leading `$`. */
+const markerKey = (marker: string) => marker.replace(/[%.$\0]/g, (character) => `%${character.charCodeAt(0).toString(16).padStart(2, '0')}`);
+const markerOfKey = (key: string) => decodeURIComponent(key);
+const markerPath = (key: string) => `markers.${key}`;
+/**
+ * A document whose field names are made up on the spot (marker paths), as a Map: BSON writes a
+ * Map like an object, and V8 builds no hidden class per unique field name, which for object
+ * literals cost more than the rest of the update.
+ */
+const fieldsDocument = <Document extends mongo.Document>(entries: [string, unknown][]) => new Map(entries) as unknown as Document;
+const unsetMarkers = (keys: string[]) => fieldsDocument(keys.map((key) => [markerPath(key), '']));
+/** Accounts holding any marker (`{}` and a missing field hold none). */
+const holdsMarkers = { markers: { $exists: true, $ne: {} } };
 
 /** The in-progress state of each phase, and the state it finishes in. */
 const phaseStates: Record<Phase, { running: TransferState }> = {
@@ -80,10 +96,14 @@ const phaseStates: Record<Phase, { running: TransferState }> = {
   void: { running: 'voiding' },
 };
 
+/** What the ledger needs of the outbox relay. */
+export type LedgerOutbox = Pick<OutboxRelay, 'claimFields' | 'written' | 'nudge'>;
+
 /** One account's part of a phase, written once (see the class comment). */
 interface EffectWrite {
   accountId: string;
-  marker: string;
+  /** The phase's marker, as a field name. */
+  markerKey: string;
   change: AccountEffect['change'];
   requiresAvailable?: number;
 }
@@ -118,16 +138,17 @@ export interface HoldOptions {
  *      happens inside the update, so concurrent spenders can never overdraw;
  *   3. a conditional update of the transfer to its final state, carrying its event in the same
  *      document's outbox (published by the relay);
- *   4. pulling the marker from the accounts.
+ *   4. removing the marker from the accounts: it rides along with the account's next update, or
+ *      goes out with others after `releaseDelayMs`, so it rarely costs a write of its own.
  * A process killed between any two writes leaves a transfer in a running state whose lease runs
  * out; recovery repeats the phase, and the markers make each repeated account update a no-op
- * where it had already happened. Markers leave `inflight` only after the transfer has left the
+ * where it had already happened. Markers are removed only after the transfer has left the
  * running state, and only the lease holder runs a phase, so no account update is applied twice.
  *
  * Concurrent transfers share round trips: each kind of write (inserting transfers, account
- * updates, finishing transfers, releasing markers) goes through an AutoBatcher, so under load one
- * `insertMany` or `bulkWrite` carries the same step of many transfers. Every write in it is still
- * its own single-document update, so a crash mid-batch leaves exactly the states described above.
+ * updates, finishing transfers) goes through an AutoBatcher, so under load one `insertMany` or
+ * `bulkWrite` carries the same step of many transfers. Every write in it is still its own
+ * single-document update, so a crash mid-batch leaves exactly the states described above.
  */
 export class LedgerRepository {
   readonly accounts;
@@ -136,27 +157,38 @@ export class LedgerRepository {
   private readonly knownAccounts = new Map<string, boolean>();
 
   private readonly leaseMs: number;
-  private readonly afterEventsWritten: (transferId: string) => void;
+  private readonly outbox: LedgerOutbox | undefined;
   private readonly transferInserts: AutoBatcher<TransferDocument, 'inserted' | 'duplicate' | 'failed'>;
   private readonly effectWrites: AutoBatcher<EffectWrite, EffectOutcome>;
-  private readonly transferUpdates: AutoBatcher<DocumentUpdate<TransferDocument>, void>;
-  private readonly markerReleases: AutoBatcher<{ accountId: string; marker: string }, void>;
+  /** Each update's outcome: 'matched' when the whole batch was, else 'unknown' (the driver gives no per-update count). */
+  private readonly transferUpdates: AutoBatcher<DocumentUpdate<TransferDocument>, 'matched' | 'unknown'>;
+  /** Markers of finished phases not yet removed, by account: the next update of the account removes them. */
+  private readonly releasable = new Map<string, Set<string>>();
+  private releaseTimer: NodeJS.Timeout | undefined;
+  private readonly releaseDelayMs: number;
+  /** Markers of phases this process is running now: a sweep leaves them alone. */
+  private readonly runningMarkers = new Set<string>();
+  private readonly markerSweepIntervalMs: number;
+  private lastMarkerSweepAt = Number.NEGATIVE_INFINITY;
   private readonly balanceReads: AutoBatcher<string[], Map<string, AccountDocument>>;
   /** The driver's collections, for the batched writes. */
   private readonly transferCollection: mongo.Collection<TransferDocument>;
   private readonly accountCollection: mongo.Collection<AccountDocument>;
 
   /**
-   * `afterEventsWritten` hears of each transfer that just stored an event in its outbox, so the
-   * relay can publish it without searching.
+   * `outbox` is the relay that publishes the transfers' events: each finishing update takes its
+   * lease and hands it the event, so it publishes without reading the transfer back. Without one,
+   * events wait in the transfers for a relay's search.
    */
   constructor(
     connection: Connection,
     private readonly logger: Logger,
-    options: { leaseMs?: number; afterEventsWritten?: (transferId: string) => void } = {},
+    options: { leaseMs?: number; outbox?: LedgerOutbox; releaseDelayMs?: number; markerSweepIntervalMs?: number } = {},
   ) {
     this.leaseMs = options.leaseMs ?? 10_000;
-    this.afterEventsWritten = options.afterEventsWritten ?? (() => undefined);
+    this.releaseDelayMs = options.releaseDelayMs ?? 1000;
+    this.markerSweepIntervalMs = options.markerSweepIntervalMs ?? 60_000;
+    this.outbox = options.outbox;
     this.accounts = connection.model<AccountDocument>(
       'Account',
       new Schema<AccountDocument>({
@@ -172,7 +204,7 @@ export class LedgerRepository {
         creditsPending: { type: Number, default: 0 },
         available: { type: Number, default: 0 },
         earnedPosted: { type: Number, default: 0 },
-        inflight: { type: [String], default: [] },
+        markers: { type: Schema.Types.Mixed },
         createdAt: { type: Date, default: () => new Date() },
       }),
     );
@@ -211,8 +243,7 @@ export class LedgerRepository {
     this.accountCollection = this.accounts.collection as unknown as mongo.Collection<AccountDocument>;
     this.transferInserts = new AutoBatcher({ run: (documents) => this.insertTransfers(documents), maxConcurrent: 2 });
     this.effectWrites = new AutoBatcher({ run: (writes) => this.writeEffects(writes), maxConcurrent: 2 });
-    this.transferUpdates = new AutoBatcher({ run: (updates) => this.bulkUpdate(this.transferCollection, updates), maxConcurrent: 2 });
-    this.markerReleases = new AutoBatcher({ run: (releases) => this.releaseMarkers(releases) });
+    this.transferUpdates = new AutoBatcher({ run: (updates) => this.updateTransfers(updates), maxConcurrent: 2 });
     this.balanceReads = new AutoBatcher({ run: (idLists) => this.readAccounts(idLists), maxConcurrent: 2 });
   }
 
@@ -237,50 +268,118 @@ export class LedgerRepository {
    * already been applied (recovery repeating a phase) also counts as applied.
    */
   private async writeEffects(writes: EffectWrite[]): Promise<EffectOutcome[]> {
-    const result = await this.accountCollection.bulkWrite(
-      writes.map((write) => ({
-        updateOne: {
-          filter: {
-            _id: write.accountId,
-            inflight: { $ne: write.marker },
-            ...(write.requiresAvailable === undefined ? {} : { available: { $gte: write.requiresAvailable } }),
+    // Each update also removes the account's releasable markers: a marker's removal rides along
+    // with the next change of its account instead of costing a write of its own.
+    const riders = writes.map((write) => this.takeReleasable(write.accountId));
+    let result: mongo.BulkWriteResult;
+    try {
+      result = await this.accountCollection.bulkWrite(
+        writes.map((write, index) => ({
+          updateOne: {
+            filter: fieldsDocument<mongo.Filter<AccountDocument>>([
+              ['_id', write.accountId],
+              [markerPath(write.markerKey), { $exists: false }],
+              ...(write.requiresAvailable === undefined ? [] : [['available', { $gte: write.requiresAvailable }] as [string, unknown]]),
+            ]),
+            update: {
+              $inc: write.change,
+              $set: fieldsDocument([[markerPath(write.markerKey), true]]),
+              ...(riders[index]!.length === 0 ? {} : { $unset: unsetMarkers(riders[index]!) }),
+            },
           },
-          update: { $inc: write.change, $push: { inflight: write.marker } },
-        },
-      })),
-      { ordered: false },
-    );
+        })),
+        { ordered: false },
+      );
+    } catch (error) {
+      writes.forEach((write, index) => this.releaseLater(write.accountId, riders[index]!));
+      throw error;
+    }
     if (result.modifiedCount === writes.length) return writes.map(() => 'applied');
+    // Some updates did not match: refused, already applied (recovery repeating a phase) or a
+    // missing account. The markers tell which; riders of updates that did not run wait for the next.
     const accounts = await this.accountCollection
-      .find({ _id: { $in: [...new Set(writes.map((write) => write.accountId))] } }, { projection: { inflight: 1 } })
+      .find({ _id: { $in: [...new Set(writes.map((write) => write.accountId))] } }, { projection: { markers: 1 } })
       .toArray();
-    const markers = new Map(accounts.map((account) => [account._id, new Set(account.inflight)]));
+    const markers = new Map(accounts.map((account) => [account._id, account.markers ?? {}]));
+    writes.forEach((write, index) => {
+      const present = markers.get(write.accountId);
+      if (present !== undefined)
+        this.releaseLater(
+          write.accountId,
+          riders[index]!.filter((key) => present[key] === true),
+        );
+    });
     return writes.map((write) =>
-      markers.get(write.accountId)?.has(write.marker) ? 'applied' : write.requiresAvailable === undefined ? 'missing' : 'insufficient',
+      markers.get(write.accountId)?.[write.markerKey] === true ? 'applied' : write.requiresAvailable === undefined ? 'missing' : 'insufficient',
     );
   }
 
-  /** Pulls finished phases' markers, one update per account however many of its markers finished. */
-  private async releaseMarkers(releases: { accountId: string; marker: string }[]): Promise<void[]> {
-    const byAccount = new Map<string, string[]>();
-    for (const { accountId, marker } of releases) byAccount.set(accountId, [...(byAccount.get(accountId) ?? []), marker]);
-    await this.accountCollection.bulkWrite(
-      [...byAccount].map(([accountId, markers]) => ({ updateOne: { filter: { _id: accountId }, update: { $pull: { inflight: { $in: markers } } } } })),
-      { ordered: false },
-    );
-    return releases.map(() => undefined);
+  /** Takes the markers waiting to be removed from an account. */
+  private takeReleasable(accountId: string): string[] {
+    const keys = this.releasable.get(accountId);
+    if (keys === undefined) return [];
+    this.releasable.delete(accountId);
+    return [...keys];
   }
 
-  private async bulkUpdate<Document extends mongo.Document>(collection: mongo.Collection<Document>, updates: DocumentUpdate<Document>[]): Promise<void[]> {
-    await collection.bulkWrite(
+  /** Marks markers as removable: the account's next update removes them, or `releaseWaiting` does. */
+  private releaseLater(accountId: string, keys: string[]): void {
+    if (keys.length === 0) return;
+    const waiting = this.releasable.get(accountId);
+    if (waiting === undefined) this.releasable.set(accountId, new Set(keys));
+    else for (const key of keys) waiting.add(key);
+    this.releaseTimer ??= setTimeout(() => {
+      this.releaseTimer = undefined;
+      this.releaseWaiting().catch((error: unknown) => this.logger.warn({ err: error }, 'removing phase markers failed; retrying later'));
+    }, this.releaseDelayMs).unref();
+  }
+
+  /** Removes every marker still waiting for its account's next update, one update per account. */
+  async releaseWaiting(): Promise<void> {
+    clearTimeout(this.releaseTimer);
+    this.releaseTimer = undefined;
+    const taken = [...this.releasable.keys()].map((accountId) => [accountId, this.takeReleasable(accountId)] as const);
+    if (taken.length === 0) return;
+    try {
+      await this.accountCollection.bulkWrite(
+        taken.map(([accountId, keys]) => ({
+          updateOne: { filter: { _id: accountId }, update: { $unset: unsetMarkers(keys) } },
+        })),
+        { ordered: false },
+      );
+    } catch (error) {
+      for (const [accountId, keys] of taken) this.releaseLater(accountId, keys);
+      throw error;
+    }
+  }
+
+  private async updateTransfers(updates: DocumentUpdate<TransferDocument>[]): Promise<('matched' | 'unknown')[]> {
+    const result = await this.transferCollection.bulkWrite(
       updates.map((update) => ({ updateOne: update })),
       { ordered: false },
     );
-    return updates.map(() => undefined);
+    const outcome = result.matchedCount === updates.length ? 'matched' : 'unknown';
+    return updates.map(() => outcome);
   }
 
   async init(): Promise<void> {
     await Promise.all([this.accounts.init(), this.transfers.init()]);
+    await this.moveInflightLists();
+  }
+
+  /**
+   * Accounts written before markers were fields kept them in an `inflight` list. They move over
+   * before anything runs, so recovery repeating a phase sees the marker and does not apply it twice.
+   */
+  private async moveInflightLists(): Promise<void> {
+    const legacy = this.accountCollection as unknown as mongo.Collection<{ _id: string; inflight: string[] }>;
+    for (const account of await legacy.find({ inflight: { $exists: true } }, { projection: { inflight: 1 } }).toArray()) {
+      const set = fieldsDocument(account.inflight.map((marker) => [markerPath(markerKey(marker)), true]));
+      await legacy.updateOne(
+        { _id: account._id, inflight: account.inflight },
+        { ...(account.inflight.length === 0 ? {} : { $set: set }), $unset: { inflight: '' } },
+      );
+    }
   }
 
   /** Opens the account of an owner for an asset if it does not exist; idempotent. */
@@ -296,7 +395,6 @@ export class LedgerRepository {
             ownerId: owner.id,
             communityId: owner.communityId,
             mayGoNegative: mayGoNegative(owner.kind),
-            inflight: [],
             createdAt: new Date(),
           },
         },
@@ -333,7 +431,7 @@ export class LedgerRepository {
 
   private async readAccounts(idLists: string[][]): Promise<Map<string, AccountDocument>[]> {
     const ids = [...new Set(idLists.flat())];
-    const found = await this.accountCollection.find({ _id: { $in: ids } }, { batchSize: ids.length + 1, projection: { inflight: 0 } }).toArray();
+    const found = await this.accountCollection.find({ _id: { $in: ids } }, { batchSize: ids.length + 1, projection: { markers: 0 } }).toArray();
     const byId = new Map(found.map((account) => [account._id, account]));
     return idLists.map((list) => new Map(list.flatMap((id) => byId.get(id) ?? []).map((account) => [account._id, account])));
   }
@@ -427,9 +525,9 @@ export class LedgerRepository {
    * Applies each account's part of a phase once (see the class comment). Returns false if a
    * spend lacks the amount, which can only happen before anything was applied.
    */
-  private async applyEffects(marker: string, effects: AccountEffect[]): Promise<boolean> {
+  private async applyEffects(key: string, effects: AccountEffect[]): Promise<boolean> {
     const submit = (effect: AccountEffect) =>
-      this.effectWrites.submit({ accountId: effect.accountId, marker, change: effect.change, requiresAvailable: effect.requiresAvailable });
+      this.effectWrites.submit({ accountId: effect.accountId, markerKey: key, change: effect.change, requiresAvailable: effect.requiresAvailable });
     // A checked spend goes first and alone: if it is refused, nothing else may have been applied.
     // Unchecked effects cannot be refused, so they go out together (recovery completes any subset).
     for (const effect of effects.filter((candidate) => candidate.requiresAvailable !== undefined)) {
@@ -474,8 +572,17 @@ export class LedgerRepository {
 
   /** Runs one phase of a transfer whose running state this caller holds (see the class comment). */
   private async runPhase(transfer: TransferDocument, phase: Phase, debitMayGoNegative: boolean): Promise<TransferDocument> {
-    const marker = phaseMarker(transfer._id, phase);
-    const applied = await this.applyEffects(marker, phaseEffects(phase, transfer, debitMayGoNegative));
+    const key = markerKey(phaseMarker(transfer._id, phase));
+    this.runningMarkers.add(key);
+    try {
+      return await this.runPhaseSteps(transfer, phase, debitMayGoNegative, key);
+    } finally {
+      this.runningMarkers.delete(key);
+    }
+  }
+
+  private async runPhaseSteps(transfer: TransferDocument, phase: Phase, debitMayGoNegative: boolean, key: string): Promise<TransferDocument> {
+    const applied = await this.applyEffects(key, phaseEffects(phase, transfer, debitMayGoNegative));
     const { running } = phaseStates[phase];
     if (!applied) {
       // Only `apply` checks the balance, and it checks on the debit, its first update.
@@ -489,21 +596,18 @@ export class LedgerRepository {
     const finalState: TransferState = phase === 'void' ? 'voided' : phase === 'apply' && transfer.pending ? 'pending' : 'posted';
     const stamps =
       finalState === 'posted' ? { postedAt: now, ...(transfer.pending ? { resolvedAt: now } : {}) } : finalState === 'voided' ? { resolvedAt: now } : {};
-    await this.transferUpdates.submit({
+    const event = outboxEntry(transferPosted.topic, this.finalEvent(transfer, phase, now));
+    const finished = await this.transferUpdates.submit({
       filter: { _id: transfer._id, state: running },
-      update: {
-        $set: { state: finalState, leaseUntil: null, ...stamps },
-        $push: { outbox: outboxEntry(transferPosted.topic, this.finalEvent(transfer, phase, now)) },
-      },
+      update: { $set: { state: finalState, leaseUntil: null, ...stamps, ...this.outbox?.claimFields() }, $push: { outbox: event } },
     });
-    this.afterEventsWritten(transfer._id);
-    // Releasing the marker does not change the answer, so it is not waited for: the transfer has
-    // already left its running state, and recovery releases any marker a crash leaves behind.
-    for (const accountId of [transfer.debitAccountId, transfer.creditAccountId]) {
-      this.markerReleases.submit({ accountId, marker }).catch((error: unknown) => {
-        this.logger.warn({ err: error, transferId: transfer._id }, 'releasing a phase marker failed; recovery will release it');
-      });
-    }
+    // Only an update known to have matched stored this very event; otherwise the relay reads the
+    // transfer's outbox for what it holds.
+    if (finished === 'matched') this.outbox?.written('transfers', transfer._id, [event]);
+    else this.outbox?.nudge('transfers', transfer._id);
+    // The transfer has left its running state, so its markers may go; removing them does not
+    // change the answer, so it is not waited for, and a sweep removes any a crash leaves behind.
+    for (const accountId of [transfer.debitAccountId, transfer.creditAccountId]) this.releaseLater(accountId, [key]);
     return { ...transfer, state: finalState, leaseUntil: null, ...stamps };
   }
 
@@ -634,25 +738,45 @@ export class LedgerRepository {
       await this.runPhase(claimed, 'void', await this.debitMayGoNegative(claimed));
       expired += 1;
     }
-    let released = 0;
-    const withInflight = await this.accounts
-      .find({ 'inflight.0': { $exists: true } }, { inflight: 1 })
-      .limit(limit)
-      .lean();
-    for (const account of withInflight) {
-      const finished: string[] = [];
-      for (const marker of account.inflight) {
-        const separator = marker.lastIndexOf('#');
-        const phase = marker.slice(separator + 1) as Phase;
-        const transfer = await this.findTransfer(marker.slice(0, separator));
-        if (transfer !== null && transfer.state !== phaseStates[phase].running) finished.push(marker);
-      }
-      if (finished.length === 0) continue;
-      await this.accounts.updateOne({ _id: account._id }, { $pull: { inflight: { $in: finished } } });
-      released += finished.length;
-    }
+    const released = Date.now() - this.lastMarkerSweepAt >= this.markerSweepIntervalMs ? await this.sweepMarkers(limit) : 0;
     if (completed + rejected + released > 0) this.logger.warn({ completed, rejected, released }, 'ledger recovery finished interrupted transfers');
     if (expired > 0) this.logger.info({ expired }, 'expired holds voided');
     return { completed, rejected, expired, released };
+  }
+
+  /**
+   * Removes markers whose transfer has left the phase's running state but which no process is
+   * going to remove: a process died after finishing the transfer. They do no harm meanwhile, so
+   * this runs at start and then rarely (every `markerSweepIntervalMs`): locally, finding them
+   * scans every account. Markers of phases this process runs or will remove are left alone.
+   */
+  private async sweepMarkers(limit: number): Promise<number> {
+    this.lastMarkerSweepAt = Date.now();
+    let released = 0;
+    const accounts = await this.accountCollection
+      .find(holdsMarkers, { projection: { markers: 1 } })
+      .limit(limit)
+      .toArray();
+    for (const account of accounts) {
+      const waiting = this.releasable.get(account._id);
+      const finished: string[] = [];
+      for (const key of Object.keys(account.markers ?? {})) {
+        if (this.runningMarkers.has(key) || waiting?.has(key)) continue;
+        const marker = markerOfKey(key);
+        const separator = marker.lastIndexOf('#');
+        const phase = marker.slice(separator + 1) as Phase;
+        const transfer = await this.findTransfer(marker.slice(0, separator));
+        if (transfer !== null && transfer.state !== phaseStates[phase].running) finished.push(key);
+      }
+      if (finished.length === 0) continue;
+      await this.accountCollection.updateOne({ _id: account._id }, { $unset: unsetMarkers(finished) });
+      released += finished.length;
+    }
+    return released;
+  }
+
+  /** Removes the markers still waiting for their account's next update; for an orderly stop. */
+  async stop(): Promise<void> {
+    await this.releaseWaiting();
   }
 }
