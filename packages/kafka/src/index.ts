@@ -119,7 +119,11 @@ export function createKafkaClient(options: { brokers: string[]; clientId: string
     return {
       async send(messages) {
         const byTopic = new Map<string, OutgoingMessage[]>();
-        for (const message of messages) byTopic.set(message.topic, [...(byTopic.get(message.topic) ?? []), message]);
+        for (const message of messages) {
+          const list = byTopic.get(message.topic);
+          if (list === undefined) byTopic.set(message.topic, [message]);
+          else list.push(message);
+        }
         await producer.sendBatch({
           acks: -1,
           topicMessages: [...byTopic].map(([topic, list]) => ({

@@ -68,4 +68,5 @@ export async function insertUnique<Result>(insert: () => Promise<Result>, onDupl
   }
 }
 export { AutoBatcher, type AutoBatcherOptions } from './auto-batcher';
+export { CollectionWrites, type ItemWriteError, type SingleUpdate } from './write-commands';
 export { keyDigest } from './key-digest';

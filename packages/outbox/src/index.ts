@@ -1,7 +1,7 @@
 import type { Envelope } from '@lovepoints/events';
 import type { MessageProducer } from '@lovepoints/kafka';
 import type { Logger } from '@lovepoints/logging';
-import type { Connection } from '@lovepoints/mongo';
+import { CollectionWrites, type Connection } from '@lovepoints/mongo';
 import { randomUUID } from 'node:crypto';
 
 /**
@@ -116,6 +116,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let lastScanAt = 0;
 
   const collectionOf = (name: string) => options.connection.collection<OutboxDocument>(name);
+  const writes = new Map(options.collections.map((name) => [name, new CollectionWrites(options.connection, name)]));
+  const writesOf = (name: string) => writes.get(name)!;
   const leaseIsFree = (now: Date) => ({ $or: [{ outboxLeaseUntil: null }, { outboxLeaseUntil: { $lt: now } }] });
 
   /** Claims, publishes and pulls the events of these documents; returns how many were published. */
@@ -167,11 +169,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     // walking the list, so one update over every document would cost the square of the batch.
     // The lease is left to run out: the documents' outboxes are empty now unless something was
     // added since, and that was handed over too or will be found once the lease is over.
-    await collectionOf(collectionName).bulkWrite(
-      taken.map(([id, documentEntries]) => ({
-        updateOne: { filter: { _id: id }, update: { $pull: { outbox: { id: { $in: documentEntries.map((entry) => entry.id) } } } } },
-      })),
-      { ordered: false },
+    await writesOf(collectionName).updateEach(
+      taken.map(([id, documentEntries]) => ({ filter: { _id: id }, update: { $pull: { outbox: { id: { $in: documentEntries.map((entry) => entry.id) } } } } })),
     );
     return entries.length;
   }

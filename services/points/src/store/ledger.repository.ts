@@ -1,7 +1,7 @@
 import { createEvent, holdPlaced, holdVoided, transferPosted, type Envelope } from '@lovepoints/events';
 import { DomainError } from '@lovepoints/errors';
 import type { Logger } from '@lovepoints/logging';
-import { AutoBatcher, type Connection } from '@lovepoints/mongo';
+import { AutoBatcher, CollectionWrites, type Connection } from '@lovepoints/mongo';
 import { type OutboxEntry, outboxEntry, type OutboxRelay, outboxSchemaFields } from '@lovepoints/outbox';
 import { mongo, Schema } from 'mongoose';
 import {
@@ -84,7 +84,7 @@ const markerPath = (key: string) => `markers.${key}`;
  * Map like an object, and V8 builds no hidden class per unique field name, which for object
  * literals cost more than the rest of the update.
  */
-const fieldsDocument = <Document extends mongo.Document>(entries: [string, unknown][]) => new Map(entries) as unknown as Document;
+const fieldsDocument = (entries: [string, unknown][]) => new Map(entries) as unknown as mongo.Document;
 const unsetMarkers = (keys: string[]) => fieldsDocument(keys.map((key) => [markerPath(key), '']));
 /** Accounts holding any marker (`{}` and a missing field hold none). */
 const holdsMarkers = { markers: { $exists: true, $ne: {} } };
@@ -113,12 +113,6 @@ type EffectOutcome = 'applied' | 'insufficient' | 'missing';
 interface DocumentUpdate<Document extends mongo.Document> {
   filter: mongo.Filter<Document>;
   update: mongo.UpdateFilter<Document>;
-}
-
-/** The per-document errors of a failed `insertMany`/`bulkWrite`, or undefined for another error. */
-function writeErrorsOf(error: unknown): { index: number; code?: number }[] | undefined {
-  if (typeof error !== 'object' || error === null || !('writeErrors' in error)) return undefined;
-  return [error.writeErrors].flat() as { index: number; code?: number }[];
 }
 
 export interface HoldOptions {
@@ -174,6 +168,9 @@ export class LedgerRepository {
   /** The driver's collections, for the batched writes. */
   private readonly transferCollection: mongo.Collection<TransferDocument>;
   private readonly accountCollection: mongo.Collection<AccountDocument>;
+  /** The hot path's batched writes, as plain write commands. */
+  private readonly transferWrites: CollectionWrites;
+  private readonly accountWrites: CollectionWrites;
 
   /**
    * `outbox` is the relay that publishes the transfers' events: each finishing update takes its
@@ -241,6 +238,8 @@ export class LedgerRepository {
     this.transfers = connection.model<TransferDocument>('Transfer', transferSchema);
     this.transferCollection = this.transfers.collection as unknown as mongo.Collection<TransferDocument>;
     this.accountCollection = this.accounts.collection as unknown as mongo.Collection<AccountDocument>;
+    this.transferWrites = new CollectionWrites(connection, this.transfers.collection.collectionName);
+    this.accountWrites = new CollectionWrites(connection, this.accounts.collection.collectionName);
     this.transferInserts = new AutoBatcher({ run: (documents) => this.insertTransfers(documents), maxConcurrent: 2 });
     this.effectWrites = new AutoBatcher({ run: (writes) => this.writeEffects(writes), maxConcurrent: 2 });
     this.transferUpdates = new AutoBatcher({ run: (updates) => this.updateTransfers(updates), maxConcurrent: 2 });
@@ -249,17 +248,11 @@ export class LedgerRepository {
 
   /** Inserts new transfers; a duplicate id is an answer (the transfer exists), not a failure. */
   private async insertTransfers(documents: TransferDocument[]): Promise<('inserted' | 'duplicate' | 'failed')[]> {
-    try {
-      await this.transferCollection.insertMany(documents, { ordered: false });
-      return documents.map(() => 'inserted');
-    } catch (error) {
-      const writeErrors = writeErrorsOf(error);
-      if (writeErrors === undefined) throw error;
-      const outcomes = documents.map((): 'inserted' | 'duplicate' | 'failed' => 'inserted');
-      for (const writeError of writeErrors) outcomes[writeError.index] = writeError.code === 11000 ? 'duplicate' : 'failed';
-      if (outcomes.includes('failed')) this.logger.warn({ err: error }, 'inserting transfers partly failed');
-      return outcomes;
-    }
+    const failures = await this.transferWrites.insertEach(documents);
+    const outcomes = documents.map((): 'inserted' | 'duplicate' | 'failed' => 'inserted');
+    for (const failure of failures) outcomes[failure.index] = failure.code === 11000 ? 'duplicate' : 'failed';
+    if (outcomes.includes('failed')) this.logger.warn({ failures: failures.filter((failure) => failure.code !== 11000) }, 'inserting transfers partly failed');
+    return outcomes;
   }
 
   /**
@@ -271,30 +264,27 @@ export class LedgerRepository {
     // Each update also removes the account's releasable markers: a marker's removal rides along
     // with the next change of its account instead of costing a write of its own.
     const riders = writes.map((write) => this.takeReleasable(write.accountId));
-    let result: mongo.BulkWriteResult;
+    let result: { modified: number };
     try {
-      result = await this.accountCollection.bulkWrite(
+      result = await this.accountWrites.updateEach(
         writes.map((write, index) => ({
-          updateOne: {
-            filter: fieldsDocument<mongo.Filter<AccountDocument>>([
-              ['_id', write.accountId],
-              [markerPath(write.markerKey), { $exists: false }],
-              ...(write.requiresAvailable === undefined ? [] : [['available', { $gte: write.requiresAvailable }] as [string, unknown]]),
-            ]),
-            update: {
-              $inc: write.change,
-              $set: fieldsDocument([[markerPath(write.markerKey), true]]),
-              ...(riders[index]!.length === 0 ? {} : { $unset: unsetMarkers(riders[index]!) }),
-            },
+          filter: fieldsDocument([
+            ['_id', write.accountId],
+            [markerPath(write.markerKey), { $exists: false }],
+            ...(write.requiresAvailable === undefined ? [] : [['available', { $gte: write.requiresAvailable }] as [string, unknown]]),
+          ]),
+          update: {
+            $inc: write.change,
+            $set: fieldsDocument([[markerPath(write.markerKey), true]]),
+            ...(riders[index]!.length === 0 ? {} : { $unset: unsetMarkers(riders[index]!) }),
           },
         })),
-        { ordered: false },
       );
     } catch (error) {
       writes.forEach((write, index) => this.releaseLater(write.accountId, riders[index]!));
       throw error;
     }
-    if (result.modifiedCount === writes.length) return writes.map(() => 'applied');
+    if (result.modified === writes.length) return writes.map(() => 'applied');
     // Some updates did not match: refused, already applied (recovery repeating a phase) or a
     // missing account. The markers tell which; riders of updates that did not run wait for the next.
     const accounts = await this.accountCollection
@@ -341,12 +331,7 @@ export class LedgerRepository {
     const taken = [...this.releasable.keys()].map((accountId) => [accountId, this.takeReleasable(accountId)] as const);
     if (taken.length === 0) return;
     try {
-      await this.accountCollection.bulkWrite(
-        taken.map(([accountId, keys]) => ({
-          updateOne: { filter: { _id: accountId }, update: { $unset: unsetMarkers(keys) } },
-        })),
-        { ordered: false },
-      );
+      await this.accountWrites.updateEach(taken.map(([accountId, keys]) => ({ filter: { _id: accountId }, update: { $unset: unsetMarkers(keys) } })));
     } catch (error) {
       for (const [accountId, keys] of taken) this.releaseLater(accountId, keys);
       throw error;
@@ -354,11 +339,8 @@ export class LedgerRepository {
   }
 
   private async updateTransfers(updates: DocumentUpdate<TransferDocument>[]): Promise<('matched' | 'unknown')[]> {
-    const result = await this.transferCollection.bulkWrite(
-      updates.map((update) => ({ updateOne: update })),
-      { ordered: false },
-    );
-    const outcome = result.matchedCount === updates.length ? 'matched' : 'unknown';
+    const result = await this.transferWrites.updateEach(updates);
+    const outcome = result.matched === updates.length ? 'matched' : 'unknown';
     return updates.map(() => outcome);
   }
 
