@@ -196,6 +196,8 @@ export function renderReport(results: Results): string {
     '  another service calls it. Overdraft checks are on: every spend debits a member account, which may not go below zero.',
     `- Accounts: ${results.memberCount} members funded from the community issuance account and ${results.shopCount} shops.`,
     '  *Spread*: a random member pays a random shop 1–5 points. *Hot*: every spend comes from one member.',
+    '- Before the first measurement, 20 s of spread spends at concurrency 16 (not measured) let the JVMs (mongo-java-server,',
+    '  Kafka) compile their hot paths; without it the first measurement ran at about half speed.',
     '- Each measurement starts once the points process is idle (work left over from the previous one is not billed to it),',
     '  runs a warm-up, then a fixed number of calls or a time limit, whichever comes first. Latency is per call (for a batch,',
     '  the whole call); percentiles are nearest-rank. *Ledger size before*: transfers already in the ledger. *Idle wait*: how',
