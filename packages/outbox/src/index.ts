@@ -58,6 +58,12 @@ export interface OutboxRelayOptions {
    * this long before a search finds them. Publishing from memory is prompt, so it is short.
    */
   writtenLeaseMs?: number;
+  /**
+   * How long events handed over or named wait for others before a pass publishes them (0: at
+   * once). A moment's wait lets one produce request and one write carry many events instead of
+   * one each; the writes themselves never wait for it.
+   */
+  lingerMs?: number;
 }
 
 export interface OutboxRelay {
@@ -104,12 +110,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const leaseMs = options.leaseMs ?? 30_000;
   const batchSize = options.batchSize ?? 256;
   const writtenLeaseMs = options.writtenLeaseMs ?? 5000;
+  const lingerMs = options.lingerMs ?? 0;
   const relayClaim = randomUUID();
   const hinted = new Map<string, Set<string>>(options.collections.map((name) => [name, new Set()]));
   /** Entries handed over with `written`, per collection and document, in the order written. */
   const handedOver = new Map<string, Map<string, OutboxEntry[]>>(options.collections.map((name) => [name, new Map()]));
   let running = false;
   let timer: NodeJS.Timeout | undefined;
+  let timerDueAt = Number.POSITIVE_INFINITY;
   let passing: Promise<void> | undefined;
   let wantAnotherPass = false;
   let scanRequested = true;
@@ -198,6 +206,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   /** Whether documents were named or entries handed over that no pass has taken yet. */
   const workWaiting = () => [...hinted.values(), ...handedOver.values()].some((waiting) => waiting.size > 0);
+  /** Whether the next pass should follow at once: without a linger whenever there is work, else for a full batch. */
+  const passAgainAtOnce = () =>
+    lingerMs === 0 ? wantAnotherPass || workWaiting() : [...hinted.values(), ...handedOver.values()].some((waiting) => waiting.size >= batchSize);
 
   /** One pass over every collection; resolves with the number of events published. */
   async function pass(scan: boolean): Promise<number> {
@@ -226,7 +237,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         lastScanAt = Date.now();
       }
       await pass(scan);
-    } while (running && (wantAnotherPass || workWaiting()));
+    } while (running && passAgainAtOnce());
   }
 
   function wake(delayMs: number): void {
@@ -235,13 +246,19 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       wantAnotherPass = true;
       return;
     }
+    // A pass already due sooner stands: waking again must not put it off.
+    const dueAt = Date.now() + delayMs;
+    if (timer !== undefined && timerDueAt <= dueAt) return;
     clearTimeout(timer);
+    timerDueAt = dueAt;
     timer = setTimeout(() => {
+      timer = undefined;
+      timerDueAt = Number.POSITIVE_INFINITY;
       passing = passWhileThereIsWork()
         .catch((error: unknown) => options.logger.error({ err: error }, 'outbox relay pass failed'))
         .finally(() => {
           passing = undefined;
-          wake(wantAnotherPass || workWaiting() ? 0 : pollIntervalMs);
+          wake(wantAnotherPass || workWaiting() ? lingerMs : pollIntervalMs);
         });
     }, delayMs);
   }
@@ -255,7 +272,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       const ids = collection === undefined ? undefined : hinted.get(collection);
       if (ids !== undefined && id !== undefined) ids.add(id);
       else scanRequested = true;
-      wake(0);
+      wake(lingerMs);
     },
     claimFields() {
       return { outboxLeaseUntil: new Date(Date.now() + writtenLeaseMs), outboxClaim: relayClaim };
@@ -264,7 +281,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       const waiting = handedOver.get(collection);
       if (waiting === undefined) throw new Error(`the outbox relay does not serve the collection ${collection}`);
       waiting.set(id, [...(waiting.get(id) ?? []), ...entries]);
-      wake(0);
+      wake(lingerMs);
     },
     async drain() {
       await passing;

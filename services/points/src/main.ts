@@ -26,6 +26,8 @@ runMain('points', async () => {
     producer: await kafka.connectProducer(),
     logger,
     scanIntervalMs: config.POINTS_OUTBOX_SCAN_INTERVAL_MS,
+    // Events wait up to 20 ms for others, so a produce request and a write carry many.
+    lingerMs: 20,
   });
   const ledger = new LedgerRepository(connection, logger, {
     leaseMs: config.LEDGER_LEASE_MS,

@@ -240,9 +240,9 @@ export class LedgerRepository {
     this.accountCollection = this.accounts.collection as unknown as mongo.Collection<AccountDocument>;
     this.transferWrites = new CollectionWrites(connection, this.transfers.collection.collectionName);
     this.accountWrites = new CollectionWrites(connection, this.accounts.collection.collectionName);
-    this.transferInserts = new AutoBatcher({ run: (documents) => this.insertTransfers(documents), maxConcurrent: 2 });
-    this.effectWrites = new AutoBatcher({ run: (writes) => this.writeEffects(writes), maxConcurrent: 2 });
-    this.transferUpdates = new AutoBatcher({ run: (updates) => this.updateTransfers(updates), maxConcurrent: 2 });
+    this.transferInserts = new AutoBatcher({ run: (documents) => this.insertTransfers(documents), maxConcurrent: 1 });
+    this.effectWrites = new AutoBatcher({ run: (writes) => this.writeEffects(writes), maxConcurrent: 1 });
+    this.transferUpdates = new AutoBatcher({ run: (updates) => this.updateTransfers(updates), maxConcurrent: 1 });
     this.balanceReads = new AutoBatcher({ run: (idLists) => this.readAccounts(idLists), maxConcurrent: 2 });
   }
 
