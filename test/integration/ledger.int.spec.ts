@@ -65,6 +65,29 @@ describe('ledger transfers', () => {
     expect(await pointsOf(userId)).toBe(25);
   });
 
+  it('takes any characters in a transfer id, field-name characters included', async () => {
+    // Phase markers are stored as field names on the accounts: dots, dollars and percent signs
+    // must neither break the update nor collide with one another.
+    const userId = await fundedMember(50);
+    const suffix = randomUUID();
+    const ids = ['$order.1', 'order%2e1', 'order.1', 'order%252e1', 'a.b$c%d'].map((id) => `${id}-${suffix}`);
+    for (const transferId of ids) await transfer({ transferId, debit: member(userId), credit: shop, amount: 2, reason: 'redemption' });
+    for (const transferId of ids) await transfer({ transferId, debit: member(userId), credit: shop, amount: 2, reason: 'redemption' });
+    expect(await pointsOf(userId)).toBe(50 - 2 * ids.length);
+    const held = await callUnary(
+      clients.points,
+      'createHold',
+      {
+        transfer: { transferId: `hold.$%.${randomUUID()}`, debit: member(userId), credit: shop, asset: 'POINTS', amount: 5, reason: 'redemption' },
+        timeoutMs: 60_000,
+      },
+      { deadlineMs: 10_000 },
+    );
+    const posted = await callUnary(clients.points, 'postHold', { transferId: held.id, amount: 3 }, { deadlineMs: 10_000 });
+    expect(posted.state).toBe('posted');
+    expect(await pointsOf(userId)).toBe(50 - 2 * ids.length - 3);
+  });
+
   it('refuses an id reused for different content, and writes nothing', async () => {
     const userId = await fundedMember(10);
     const transferId = randomUUID();
