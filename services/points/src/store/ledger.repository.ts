@@ -140,9 +140,9 @@ export interface HoldOptions {
  * running state, and only the lease holder runs a phase, so no account update is applied twice.
  *
  * Concurrent transfers share round trips: each kind of write (inserting transfers, account
- * updates, finishing transfers) goes through an AutoBatcher, so under load one `insertMany` or
- * `bulkWrite` carries the same step of many transfers. Every write in it is still its own
- * single-document update, so a crash mid-batch leaves exactly the states described above.
+ * updates, finishing transfers) goes through an AutoBatcher, so under load one `insert` or
+ * `update` command carries the same step of many transfers. Every write in it is still its own
+ * single-document write, so a crash mid-batch leaves exactly the states described above.
  */
 export class LedgerRepository {
   readonly accounts;
@@ -154,7 +154,7 @@ export class LedgerRepository {
   private readonly outbox: LedgerOutbox | undefined;
   private readonly transferInserts: AutoBatcher<TransferDocument, 'inserted' | 'duplicate' | 'failed'>;
   private readonly effectWrites: AutoBatcher<EffectWrite, EffectOutcome>;
-  /** Each update's outcome: 'matched' when the whole batch was, else 'unknown' (the driver gives no per-update count). */
+  /** Each update's outcome: 'matched' when the whole batch was, else 'unknown' (the server counts per command, not per update). */
   private readonly transferUpdates: AutoBatcher<DocumentUpdate<TransferDocument>, 'matched' | 'unknown'>;
   /** Markers of finished phases not yet removed, by account: the next update of the account removes them. */
   private readonly releasable = new Map<string, Set<string>>();
