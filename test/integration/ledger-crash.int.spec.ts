@@ -1,12 +1,10 @@
 import { DomainError } from '@lovepoints/errors';
 import { callUnary, createClients } from '@lovepoints/grpc';
-import { createLogger } from '@lovepoints/logging';
-import { connectMongo } from '@lovepoints/mongo';
 import { randomInt, randomUUID } from 'node:crypto';
 import { eventually } from '../support/api';
 import { recordTopic, testKafka } from '../support/kafka';
 import { PointsProcess } from '../support/points-process';
-import { platform } from '../support/platform';
+import { connectSpecDatabase } from '../support/mongo';
 import { specPort } from '../support/ports';
 
 /**
@@ -188,7 +186,7 @@ describe('ledger survives kill -9 at any moment', () => {
     expect([...seen].filter((id) => !expectedEvents.has(id))).toEqual([]);
 
     // The phase markers the kills left on accounts are all removed in the end.
-    const connection = await connectMongo({ url: platform.TEST_MONGO_URL, databaseName, logger: createLogger('spec', 'error') });
+    const connection = await connectSpecDatabase(databaseName);
     try {
       const accountsWithMarkers = () =>
         connection

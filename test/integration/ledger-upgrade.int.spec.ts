@@ -1,9 +1,7 @@
 import { callUnary, createClients } from '@lovepoints/grpc';
-import { createLogger } from '@lovepoints/logging';
-import { connectMongo } from '@lovepoints/mongo';
 import { randomUUID } from 'node:crypto';
 import { PointsProcess } from '../support/points-process';
-import { platform } from '../support/platform';
+import { connectSpecDatabase } from '../support/mongo';
 import { specPort } from '../support/ports';
 
 /**
@@ -38,7 +36,7 @@ describe('ledger upgrade from markers kept in a list', () => {
     await callUnary(clients.points, 'openAccount', { owner: shop, asset: 'POINTS' }, options);
     await points.stop();
 
-    const connection = await connectMongo({ url: platform.TEST_MONGO_URL, databaseName, logger: createLogger('spec', 'error') });
+    const connection = await connectSpecDatabase(databaseName);
     try {
       const transfers = connection.collection('transfers');
       const accounts = connection.collection<{ _id: string }>('accounts');

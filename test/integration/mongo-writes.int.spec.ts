@@ -1,7 +1,6 @@
-import { createLogger } from '@lovepoints/logging';
-import { CollectionWrites, type Connection, connectMongo } from '@lovepoints/mongo';
+import { CollectionWrites, type Connection } from '@lovepoints/mongo';
 import { randomUUID } from 'node:crypto';
-import { platform } from '../support/platform';
+import { connectSpecDatabase } from '../support/mongo';
 
 /** The plain write commands the ledger's hot path uses, against the MongoDB-protocol server. */
 describe('CollectionWrites', () => {
@@ -9,11 +8,7 @@ describe('CollectionWrites', () => {
   let writes: CollectionWrites;
 
   beforeAll(async () => {
-    connection = await connectMongo({
-      url: platform.TEST_MONGO_URL,
-      databaseName: `lovepoints_writes_${randomUUID().slice(0, 8)}`,
-      logger: createLogger('spec', 'error'),
-    });
+    connection = await connectSpecDatabase(`lovepoints_writes_${randomUUID().slice(0, 8)}`);
     writes = new CollectionWrites(connection, 'items');
   });
   afterAll(() => connection.close());

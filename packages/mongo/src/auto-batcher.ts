@@ -24,6 +24,7 @@ interface Waiting<Item, Outcome> {
 export class AutoBatcher<Item, Outcome> {
   private readonly waiting: Waiting<Item, Outcome>[] = [];
   private running = 0;
+  private dispatchScheduled = false;
   private readonly maxBatch: number;
   private readonly maxConcurrent: number;
 
@@ -31,8 +32,6 @@ export class AutoBatcher<Item, Outcome> {
     this.maxBatch = options.maxBatch ?? 500;
     this.maxConcurrent = options.maxConcurrent ?? 1;
   }
-
-  private dispatchScheduled = false;
 
   submit(item: Item): Promise<Outcome> {
     return new Promise<Outcome>((resolve, reject) => {

@@ -16,9 +16,12 @@ interface WriteCommandReply {
   writeConcernError?: { code: number; errmsg: string };
 }
 
-export interface SingleUpdate {
-  filter: mongoose.mongo.Document;
-  update: mongoose.mongo.Document;
+/** Keyed by string ids, as every service's documents are, unless a document type says more. */
+type StringKeyed = { _id: string };
+
+export interface SingleUpdate<Document extends mongoose.mongo.Document = StringKeyed> {
+  filter: mongoose.mongo.Filter<Document>;
+  update: mongoose.mongo.UpdateFilter<Document> | mongoose.mongo.Document;
 }
 
 /** Well below the server's 100,000 writes and 16 MB per command for the documents at hand. */
@@ -66,7 +69,9 @@ export class CollectionWrites {
    * Applies single-document updates; resolves with how many matched their filter and how many
    * changed a document. A failed item (not a non-matching filter) rejects, as `bulkWrite` does.
    */
-  async updateEach(updates: SingleUpdate[]): Promise<{ matched: number; modified: number }> {
+  async updateEach<Document extends mongoose.mongo.Document = StringKeyed>(
+    updates: SingleUpdate<NoInfer<Document>>[],
+  ): Promise<{ matched: number; modified: number }> {
     let matched = 0;
     let modified = 0;
     let failure: ItemWriteError | undefined;

@@ -124,9 +124,37 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let lastScanAt = 0;
 
   const collectionOf = (name: string) => options.connection.collection<OutboxDocument>(name);
-  const writes = new Map(options.collections.map((name) => [name, new CollectionWrites(options.connection, name)]));
-  const writesOf = (name: string) => writes.get(name)!;
   const leaseIsFree = (now: Date) => ({ $or: [{ outboxLeaseUntil: null }, { outboxLeaseUntil: { $lt: now } }] });
+
+  /**
+   * Publishes the entries of these documents in one produce request, then pulls them with one
+   * update per document naming its own entries: mongo-java-server matches `$in` by walking the
+   * list, so one update over every document would cost the square of the batch. With a `claim`
+   * (the claiming path) the update also ends that claim's lease; handed-over documents keep theirs
+   * until it runs out, their outboxes being empty unless something was added (and handed over)
+   * since. A failed publish pulls nothing: a search retries once the lease is over. Resolves with
+   * how many entries were published.
+   */
+  async function publishAndPull(collectionName: string, documents: [string, OutboxEntry[]][], claim?: string): Promise<number> {
+    const entries = documents.flatMap(([, documentEntries]) => documentEntries);
+    if (entries.length === 0) return 0;
+    try {
+      await options.producer.send(entries.map((entry) => ({ topic: entry.topic, key: entry.key, value: entry.value })));
+    } catch (error) {
+      options.logger.warn({ err: error, collection: collectionName, events: entries.length }, 'outbox publish failed; will retry after the lease');
+      return 0;
+    }
+    await new CollectionWrites(options.connection, collectionName).updateEach<OutboxDocument>(
+      documents.map(([id, documentEntries]) => ({
+        filter: claim === undefined ? { _id: id } : { _id: id, outboxClaim: claim },
+        update: {
+          $pull: { outbox: { id: { $in: documentEntries.map((entry) => entry.id) } } },
+          ...(claim === undefined ? {} : { $set: { outboxLeaseUntil: null, outboxClaim: null } }),
+        },
+      })),
+    );
+    return entries.length;
+  }
 
   /** Claims, publishes and pulls the events of these documents; returns how many were published. */
   async function publishDocuments(collectionName: string, ids: string[]): Promise<number> {
@@ -139,21 +167,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       { $set: { outboxLeaseUntil: new Date(now.getTime() + leaseMs), outboxClaim: claim } },
     );
     const claimed = await collection.find({ _id: { $in: ids }, outboxClaim: claim }, { projection: { outbox: 1 } }).toArray();
-    const entries = claimed.flatMap((document) => document.outbox ?? []);
-    if (entries.length === 0) return 0;
-    try {
-      await options.producer.send(entries.map((entry) => ({ topic: entry.topic, key: entry.key, value: entry.value })));
-    } catch (error) {
-      options.logger.warn({ err: error, collection: collectionName, events: entries.length }, 'outbox publish failed; will retry after the lease');
-      return 0;
-    }
-    // One update pulls every published entry from every claimed document (an id that belongs to
-    // another document matches nothing there); entries added since the claim stay for the next pass.
-    await collection.updateMany(
-      { _id: { $in: claimed.map((document) => document._id) }, outboxClaim: claim },
-      { $pull: { outbox: { id: { $in: entries.map((entry) => entry.id) } } }, $set: { outboxLeaseUntil: null, outboxClaim: null } },
+    // Entries added since the claim stay for the next pass.
+    return publishAndPull(
+      collectionName,
+      claimed.map((document) => [document._id, document.outbox ?? []]),
+      claim,
     );
-    return entries.length;
   }
 
   /** Publishes entries handed over in memory and pulls them; returns how many were published. */
@@ -166,21 +185,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       waiting.delete(item[0]);
       if (taken.length === batchSize) break;
     }
-    const entries = taken.flatMap(([, documentEntries]) => documentEntries);
-    try {
-      await options.producer.send(entries.map((entry) => ({ topic: entry.topic, key: entry.key, value: entry.value })));
-    } catch (error) {
-      options.logger.warn({ err: error, collection: collectionName, events: entries.length }, 'outbox publish failed; a search will retry after the lease');
-      return 0;
-    }
-    // One update per document, each naming its own entries: mongo-java-server matches `$in` by
-    // walking the list, so one update over every document would cost the square of the batch.
-    // The lease is left to run out: the documents' outboxes are empty now unless something was
-    // added since, and that was handed over too or will be found once the lease is over.
-    await writesOf(collectionName).updateEach(
-      taken.map(([id, documentEntries]) => ({ filter: { _id: id }, update: { $pull: { outbox: { id: { $in: documentEntries.map((entry) => entry.id) } } } } })),
-    );
-    return entries.length;
+    return publishAndPull(collectionName, taken);
   }
 
   /** Ids of documents with unpublished events that no live lease covers, found by searching. */
@@ -204,11 +209,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return taken;
   }
 
-  /** Whether documents were named or entries handed over that no pass has taken yet. */
-  const workWaiting = () => [...hinted.values(), ...handedOver.values()].some((waiting) => waiting.size > 0);
+  /** Whether at least `size` documents were named or handed over in some collection and no pass has taken them yet. */
+  const waitingAtLeast = (size: number) => [...hinted.values(), ...handedOver.values()].some((waiting) => waiting.size >= size);
+  const workWaiting = () => waitingAtLeast(1);
   /** Whether the next pass should follow at once: without a linger whenever there is work, else for a full batch. */
-  const passAgainAtOnce = () =>
-    lingerMs === 0 ? wantAnotherPass || workWaiting() : [...hinted.values(), ...handedOver.values()].some((waiting) => waiting.size >= batchSize);
+  const passAgainAtOnce = () => (lingerMs === 0 ? wantAnotherPass || workWaiting() : waitingAtLeast(batchSize));
 
   /** One pass over every collection; resolves with the number of events published. */
   async function pass(scan: boolean): Promise<number> {
@@ -280,7 +285,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     written(collection: string, id: string, entries: OutboxEntry[]) {
       const waiting = handedOver.get(collection);
       if (waiting === undefined) throw new Error(`the outbox relay does not serve the collection ${collection}`);
-      waiting.set(id, [...(waiting.get(id) ?? []), ...entries]);
+      const earlier = waiting.get(id);
+      if (earlier === undefined) waiting.set(id, [...entries]);
+      else earlier.push(...entries);
       wake(lingerMs);
     },
     async drain() {

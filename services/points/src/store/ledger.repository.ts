@@ -1,7 +1,7 @@
 import { createEvent, holdPlaced, holdVoided, transferPosted, type Envelope } from '@lovepoints/events';
 import { DomainError } from '@lovepoints/errors';
 import type { Logger } from '@lovepoints/logging';
-import { AutoBatcher, CollectionWrites, type Connection } from '@lovepoints/mongo';
+import { AutoBatcher, CollectionWrites, type Connection, type SingleUpdate } from '@lovepoints/mongo';
 import { type OutboxEntry, outboxEntry, type OutboxRelay, outboxSchemaFields } from '@lovepoints/outbox';
 import { mongo, Schema } from 'mongoose';
 import {
@@ -110,11 +110,6 @@ interface EffectWrite {
 
 type EffectOutcome = 'applied' | 'insufficient' | 'missing';
 
-interface DocumentUpdate<Document extends mongo.Document> {
-  filter: mongo.Filter<Document>;
-  update: mongo.UpdateFilter<Document>;
-}
-
 export interface HoldOptions {
   expiresAt: Date;
 }
@@ -155,7 +150,7 @@ export class LedgerRepository {
   private readonly transferInserts: AutoBatcher<TransferDocument, 'inserted' | 'duplicate' | 'failed'>;
   private readonly effectWrites: AutoBatcher<EffectWrite, EffectOutcome>;
   /** Each update's outcome: 'matched' when the whole batch was, else 'unknown' (the server counts per command, not per update). */
-  private readonly transferUpdates: AutoBatcher<DocumentUpdate<TransferDocument>, 'matched' | 'unknown'>;
+  private readonly transferUpdates: AutoBatcher<SingleUpdate<TransferDocument>, 'matched' | 'unknown'>;
   /** Markers of finished phases not yet removed, by account: the next update of the account removes them. */
   private readonly releasable = new Map<string, Set<string>>();
   private releaseTimer: NodeJS.Timeout | undefined;
@@ -165,8 +160,7 @@ export class LedgerRepository {
   private readonly markerSweepIntervalMs: number;
   private lastMarkerSweepAt = Number.NEGATIVE_INFINITY;
   private readonly balanceReads: AutoBatcher<string[], Map<string, AccountDocument>>;
-  /** The driver's collections, for the batched writes. */
-  private readonly transferCollection: mongo.Collection<TransferDocument>;
+  /** The accounts through the driver: balance reads and the rare writes beside the batched ones. */
   private readonly accountCollection: mongo.Collection<AccountDocument>;
   /** The hot path's batched writes, as plain write commands. */
   private readonly transferWrites: CollectionWrites;
@@ -236,7 +230,6 @@ export class LedgerRepository {
     transferSchema.index({ creditAccountId: 1, postedAt: -1 });
     transferSchema.index({ communityId: 1, earnerUserId: 1, postedAt: -1 });
     this.transfers = connection.model<TransferDocument>('Transfer', transferSchema);
-    this.transferCollection = this.transfers.collection as unknown as mongo.Collection<TransferDocument>;
     this.accountCollection = this.accounts.collection as unknown as mongo.Collection<AccountDocument>;
     this.transferWrites = new CollectionWrites(connection, this.transfers.collection.collectionName);
     this.accountWrites = new CollectionWrites(connection, this.accounts.collection.collectionName);
@@ -325,21 +318,23 @@ export class LedgerRepository {
   }
 
   /** Removes every marker still waiting for its account's next update, one update per account. */
-  async releaseWaiting(): Promise<void> {
+  private async releaseWaiting(): Promise<void> {
     clearTimeout(this.releaseTimer);
     this.releaseTimer = undefined;
     const taken = [...this.releasable.keys()].map((accountId) => [accountId, this.takeReleasable(accountId)] as const);
     if (taken.length === 0) return;
     try {
-      await this.accountWrites.updateEach(taken.map(([accountId, keys]) => ({ filter: { _id: accountId }, update: { $unset: unsetMarkers(keys) } })));
+      await this.accountWrites.updateEach<AccountDocument>(
+        taken.map(([accountId, keys]) => ({ filter: { _id: accountId }, update: { $unset: unsetMarkers(keys) } })),
+      );
     } catch (error) {
       for (const [accountId, keys] of taken) this.releaseLater(accountId, keys);
       throw error;
     }
   }
 
-  private async updateTransfers(updates: DocumentUpdate<TransferDocument>[]): Promise<('matched' | 'unknown')[]> {
-    const result = await this.transferWrites.updateEach(updates);
+  private async updateTransfers(updates: SingleUpdate<TransferDocument>[]): Promise<('matched' | 'unknown')[]> {
+    const result = await this.transferWrites.updateEach<TransferDocument>(updates);
     const outcome = result.matched === updates.length ? 'matched' : 'unknown';
     return updates.map(() => outcome);
   }
