@@ -1,4 +1,4 @@
-import { accountId, checkTransfer, phaseEffects, transferFingerprint, type TransferCommand } from './ledger-rules';
+import { accountId, addChanges, checkTransfer, groupAccountWrites, phaseEffects, transferFingerprint, type TransferCommand } from './ledger-rules';
 
 const command: TransferCommand = {
   transferId: 't-1',
@@ -83,6 +83,47 @@ describe('ledger rules', () => {
         earnedPoints: -10,
       };
       expect(phaseEffects('apply', reversal, false)[0]?.change.earnedPosted).toBe(-10);
+    });
+  });
+
+  describe('sharing account updates within a batch', () => {
+    it('puts unchecked changes to one account together, in the order of their first write', () => {
+      const writes = [
+        { accountId: 'shop-1', markerKey: 'a#apply' },
+        { accountId: 'shop-2', markerKey: 'b#apply' },
+        { accountId: 'shop-1', markerKey: 'c#apply' },
+        { accountId: 'issuance', markerKey: 'c#apply' },
+        { accountId: 'shop-1', markerKey: 'd#post' },
+      ];
+      expect(groupAccountWrites(writes)).toEqual([[0, 2, 4], [1], [3]]);
+    });
+
+    it('keeps a checked change alone, even beside unchecked ones to the same account', () => {
+      const writes = [
+        { accountId: 'member-1', markerKey: 'a#apply', requiresAvailable: 5 },
+        { accountId: 'member-1', markerKey: 'b#apply' },
+        { accountId: 'member-1', markerKey: 'c#apply', requiresAvailable: 3 },
+        { accountId: 'member-1', markerKey: 'd#post' },
+      ];
+      expect(groupAccountWrites(writes)).toEqual([[0], [1, 3], [2]]);
+    });
+
+    it('never puts the same marker twice into one update', () => {
+      const writes = [
+        { accountId: 'shop-1', markerKey: 'a#apply' },
+        { accountId: 'shop-1', markerKey: 'a#apply' },
+        { accountId: 'shop-1', markerKey: 'b#apply' },
+      ];
+      expect(groupAccountWrites(writes)).toEqual([[0, 2], [1]]);
+    });
+
+    it('adds changes field by field', () => {
+      expect(addChanges([{ creditsPosted: 3, available: 3 }, { creditsPending: -4 }, { creditsPosted: 2, available: 2, earnedPosted: 2 }])).toEqual({
+        creditsPosted: 5,
+        available: 5,
+        creditsPending: -4,
+        earnedPosted: 2,
+      });
     });
   });
 });

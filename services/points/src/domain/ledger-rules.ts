@@ -169,3 +169,40 @@ function balanceEffects(
     }
   }
 }
+
+/**
+ * Which account updates of one batch can go out as one write: unchecked changes to the same
+ * account (credits to a busy shop, debits of an issuance account) add up, so one update can
+ * carry them all. A checked change stays alone, since its condition is its own, and so does a
+ * repeated marker (the same phase submitted twice must not be added twice). Returns groups of
+ * indexes into `writes`, in the order of their first write.
+ */
+export function groupAccountWrites(writes: { accountId: string; markerKey: string; requiresAvailable?: number }[]): number[][] {
+  const groups: number[][] = [];
+  const open = new Map<string, { indexes: number[]; markerKeys: Set<string> }>();
+  writes.forEach((write, index) => {
+    if (write.requiresAvailable !== undefined) {
+      groups.push([index]);
+      return;
+    }
+    const group = open.get(write.accountId);
+    if (group !== undefined && !group.markerKeys.has(write.markerKey)) {
+      group.indexes.push(index);
+      group.markerKeys.add(write.markerKey);
+      return;
+    }
+    const indexes = [index];
+    groups.push(indexes);
+    if (group === undefined) open.set(write.accountId, { indexes, markerKeys: new Set([write.markerKey]) });
+  });
+  return groups;
+}
+
+/** The sum of several balance changes, field by field. */
+export function addChanges(changes: BalanceChange[]): BalanceChange {
+  const sum: BalanceChange = {};
+  for (const change of changes) {
+    for (const [field, amount] of Object.entries(change) as [BalanceField, number][]) sum[field] = (sum[field] ?? 0) + amount;
+  }
+  return sum;
+}

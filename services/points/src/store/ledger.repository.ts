@@ -9,7 +9,9 @@ import {
   type AccountOwner,
   type Asset,
   accountId,
+  addChanges,
   earningReasons,
+  groupAccountWrites,
   mayGoNegative,
   type Phase,
   phaseEffects,
@@ -121,10 +123,11 @@ export interface HoldOptions {
  * (a hold, for its amount or less) or `void` (a hold). A phase runs as:
  *   1. a conditional update of the transfer into the phase's running state (`applying`,
  *      `posting`, `voiding`) with a lease: only one caller wins it, so a hold resolves once;
- *   2. one single-document update per account, each adding the phase's changes and pushing the
- *      phase marker into the account's `inflight` list, only if the marker is not there yet and,
- *      for a member being debited, only if `available` covers the amount: the overdraft check
- *      happens inside the update, so concurrent spenders can never overdraw;
+ *   2. one single-document update per account, each adding the phase's changes and setting the
+ *      phase marker as a field of the account (`markers.<transfer id>#<phase>`), only if the
+ *      marker is not there yet and, for a member being debited, only if `available` covers the
+ *      amount: the overdraft check happens inside the update, so concurrent spenders can never
+ *      overdraw;
  *   3. a conditional update of the transfer to its final state, carrying its event in the same
  *      document's outbox (published by the relay);
  *   4. removing the marker from the accounts: it rides along with the account's next update, or
@@ -137,7 +140,10 @@ export interface HoldOptions {
  * Concurrent transfers share round trips: each kind of write (inserting transfers, account
  * updates, finishing transfers) goes through an AutoBatcher, so under load one `insert` or
  * `update` command carries the same step of many transfers. Every write in it is still its own
- * single-document write, so a crash mid-batch leaves exactly the states described above.
+ * single-document write, so a crash mid-batch leaves exactly the states described above. Unchecked
+ * changes to one account in the same batch (a busy shop's credits) share one update that sets all
+ * their markers, only if none is there yet: all of them apply or none does, and those held back by
+ * one already applied are written again alone.
  */
 export class LedgerRepository {
   readonly accounts;
@@ -249,52 +255,72 @@ export class LedgerRepository {
   }
 
   /**
-   * Applies account effects in one bulk write. Each update carries its marker and, for a spend,
-   * the balance condition; which took effect is read back from the markers, so an update that had
+   * Applies account effects in one update command. Unchecked changes to the same account share
+   * one update (`groupAccountWrites`); each update carries its markers and, for a spend, the
+   * balance condition. Which took effect is read back from the markers, so an update that had
    * already been applied (recovery repeating a phase) also counts as applied.
    */
-  private async writeEffects(writes: EffectWrite[]): Promise<EffectOutcome[]> {
+  private async writeEffects(writes: EffectWrite[], merge = true): Promise<EffectOutcome[]> {
+    const groups = merge ? groupAccountWrites(writes) : writes.map((_, index) => [index]);
     // Each update also removes the account's releasable markers: a marker's removal rides along
     // with the next change of its account instead of costing a write of its own.
-    const riders = writes.map((write) => this.takeReleasable(write.accountId));
+    const riders = groups.map((group) => this.takeReleasable(writes[group[0]!]!.accountId));
     let result: { modified: number };
     try {
       result = await this.accountWrites.updateEach(
-        writes.map((write, index) => ({
-          filter: fieldsDocument([
-            ['_id', write.accountId],
-            [markerPath(write.markerKey), { $exists: false }],
-            ...(write.requiresAvailable === undefined ? [] : [['available', { $gte: write.requiresAvailable }] as [string, unknown]]),
-          ]),
-          update: {
-            $inc: write.change,
-            $set: fieldsDocument([[markerPath(write.markerKey), true]]),
-            ...(riders[index]!.length === 0 ? {} : { $unset: unsetMarkers(riders[index]!) }),
-          },
-        })),
+        groups.map((group, index) => {
+          const members = group.map((writeIndex) => writes[writeIndex]!);
+          const { accountId, requiresAvailable } = members[0]!;
+          return {
+            filter: fieldsDocument([
+              ['_id', accountId],
+              ...members.map((write): [string, unknown] => [markerPath(write.markerKey), { $exists: false }]),
+              ...(requiresAvailable === undefined ? [] : [['available', { $gte: requiresAvailable }] as [string, unknown]]),
+            ]),
+            update: {
+              $inc: members.length === 1 ? members[0]!.change : addChanges(members.map((write) => write.change)),
+              $set: fieldsDocument(members.map((write) => [markerPath(write.markerKey), true])),
+              ...(riders[index]!.length === 0 ? {} : { $unset: unsetMarkers(riders[index]!) }),
+            },
+          };
+        }),
       );
     } catch (error) {
-      writes.forEach((write, index) => this.releaseLater(write.accountId, riders[index]!));
+      groups.forEach((group, index) => this.releaseLater(writes[group[0]!]!.accountId, riders[index]!));
       throw error;
     }
-    if (result.modified === writes.length) return writes.map(() => 'applied');
+    if (result.modified === groups.length) return writes.map(() => 'applied');
     // Some updates did not match: refused, already applied (recovery repeating a phase) or a
     // missing account. The markers tell which; riders of updates that did not run wait for the next.
     const accounts = await this.accountCollection
       .find({ _id: { $in: [...new Set(writes.map((write) => write.accountId))] } }, { projection: { markers: 1 } })
       .toArray();
     const markers = new Map(accounts.map((account) => [account._id, account.markers ?? {}]));
-    writes.forEach((write, index) => {
-      const present = markers.get(write.accountId);
+    groups.forEach((group, index) => {
+      const accountId = writes[group[0]!]!.accountId;
+      const present = markers.get(accountId);
       if (present !== undefined)
         this.releaseLater(
-          write.accountId,
+          accountId,
           riders[index]!.filter((key) => present[key] === true),
         );
     });
-    return writes.map((write) =>
-      markers.get(write.accountId)?.[write.markerKey] === true ? 'applied' : write.requiresAvailable === undefined ? 'missing' : 'insufficient',
+    const outcomes = writes.map((write): EffectOutcome | undefined =>
+      markers.get(write.accountId)?.[write.markerKey] === true ? 'applied' : write.requiresAvailable === undefined ? undefined : 'insufficient',
     );
+    // An unchecked change without its marker was either held back by another in its shared update
+    // (one already applied) or its account is missing: alone, each finds out which.
+    const unsettled = outcomes.flatMap((outcome, index) => (outcome === undefined ? [index] : []));
+    if (unsettled.length > 0) {
+      const retried = merge
+        ? await this.writeEffects(
+            unsettled.map((index) => writes[index]!),
+            false,
+          )
+        : unsettled.map((): EffectOutcome => 'missing');
+      unsettled.forEach((writeIndex, index) => (outcomes[writeIndex] = retried[index]));
+    }
+    return outcomes as EffectOutcome[];
   }
 
   /** Takes the markers waiting to be removed from an account. */
