@@ -1,4 +1,5 @@
 import de.bwaldvogel.mongo.MongoBackend;
+import de.bwaldvogel.mongo.MongoCollection;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.Index;
@@ -9,7 +10,9 @@ import de.bwaldvogel.mongo.backend.memory.MemoryCollection;
 import de.bwaldvogel.mongo.backend.memory.MemoryDatabase;
 import de.bwaldvogel.mongo.backend.memory.index.MemoryUniqueIndex;
 import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.exception.KeyConstraintError;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Serves the MongoDB wire protocol on 127.0.0.1 at the given port. The bundled main classes of
@@ -66,10 +69,39 @@ class KeyedQueryMemoryBackend extends MemoryBackend {
     }
 }
 
-/** A unique index that also narrows queries carrying conditions beyond its own keys. */
+/**
+ * A unique index that also narrows queries carrying conditions beyond its own keys, and that
+ * skips its bookkeeping for updates that leave its keys as they were (every update by `_id`):
+ * mongo-java-server worked out and compared the old and new keys several times per update.
+ */
 class KeyedQueryUniqueIndex extends MemoryUniqueIndex {
+    /** The keys are top-level fields, so an unchanged key is a field whose value did not change. */
+    private final boolean topLevelKeys;
+
     KeyedQueryUniqueIndex(String name, List<IndexKey> keys, boolean sparse) {
         super(name, keys, sparse);
+        topLevelKeys = keys.stream().noneMatch(key -> key.getKey().contains("."));
+    }
+
+    /** Whether every key holds the very same value before and after (false when unsure). */
+    private boolean keysUnchanged(Document oldDocument, Document newDocument) {
+        if (!topLevelKeys) return false;
+        for (IndexKey key : getKeys()) {
+            if (!Objects.equals(oldDocument.get(key.getKey()), newDocument.get(key.getKey()))) return false;
+        }
+        return true;
+    }
+
+    @Override
+    public synchronized void checkUpdate(Document oldDocument, Document newDocument, MongoCollection<Integer> collection) {
+        if (keysUnchanged(oldDocument, newDocument)) return;
+        super.checkUpdate(oldDocument, newDocument, collection);
+    }
+
+    @Override
+    public void updateInPlace(Document oldDocument, Document newDocument, Integer position, MongoCollection<Integer> collection) throws KeyConstraintError {
+        if (keysUnchanged(oldDocument, newDocument)) return;
+        super.updateInPlace(oldDocument, newDocument, position, collection);
     }
 
     /** The query's conditions on this index's keys alone, or null if it does not pin them all. */
