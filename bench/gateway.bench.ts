@@ -9,8 +9,8 @@ import { benchScale } from './support/scale';
 /**
  * `npm run bench:gateway`: authenticated balance reads through the gateway and its gRPC hop to
  * the points service, with autocannon, written to docs/benchmarks.md. Starts the whole platform
- * on ports of its own (tests: 18180 and 51151–51154; `npm start`: 8080 and 50051–50054; the
- * ledger bench: 49052; bench:fuzz: 28180 and 28151–28154; its floor: 28281 and 28255), below the kernel's ephemeral range
+ * on ports of its own (tests: 18180 and 21151–21154; `npm start`: 8080 and 50051–50054; the
+ * ledger bench: 28352; bench:fuzz: 28180 and 28151–28154; its floor: 28281 and 28255), below the kernel's ephemeral range
  * (32768–60999), where a client socket of another run could take a port first.
  */
 const ports = {

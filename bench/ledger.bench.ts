@@ -30,8 +30,9 @@ import { benchScale } from './support/scale';
  * on ports apart from the tests' and `npm start`'s) and only the points service.
  */
 
-// Ports of the benchmark's own: tests use 39092/39093/37017 and 51152, `npm start` 9092/9093/27017 and 50052.
-const ports = { kafka: 49092, kafkaController: 49093, mongo: 47017, pointsGrpc: 49052, floorGrpc: 49053 };
+// Ports of the benchmark's own, below the kernel's ephemeral range (32768–60999) like the others:
+// tests use 19092/19093/17017 and 21152, `npm start` 9092/9093/27017 and 50052.
+const ports = { kafka: 29292, kafkaController: 29293, mongo: 27317, pointsGrpc: 28352, floorGrpc: 28353 };
 const databases = { points: 'lovepoints_bench_points', medici: 'lovepoints_bench_medici', floor: 'lovepoints_bench_floor' };
 const concurrencies = [1, 16, 64];
 /** NODE_OPTIONS of the points process: as deploy/ starts it (BENCH_POINTS_NODE_OPTIONS overrides, to compare). */

@@ -11,12 +11,12 @@ import { describeMachine, formatNumber, markdownTable, writeOwnedSection } from 
  * `npm run bench:redeem`: redemption orders at concurrency 32 against the redeem service's gRPC
  * port (not through the gateway, so JWT checks and HTTP are not in the figures), with the real
  * points ledger behind it, on a platform of its own: Kafka, mongo-java-server in memory and the
- * five services, on ports 600 above the integration tests'. Writes its section of
- * docs/benchmarks.md.
+ * five services, on ports of its own below the kernel's ephemeral range (32768–60999), apart
+ * from the tests', `npm start`'s and the other benchmarks'. Writes its section of docs/benchmarks.md.
  */
 const concurrency = 32;
-const ports = { volunteer: 51751, points: 51752, redeem: 51753, timebank: 51754, gateway: 18780 };
-const infrastructurePorts = { kafkaPort: 39692, kafkaControllerPort: 39693, mongoPort: 37617 };
+const ports = { volunteer: 28451, points: 28452, redeem: 28453, timebank: 28454, gateway: 28480 };
+const infrastructurePorts = { kafkaPort: 29392, kafkaControllerPort: 29393, mongoPort: 27417 };
 const communityId = 'bench-community';
 const memberCount = 320;
 const itemCount = 50;

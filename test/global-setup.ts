@@ -21,14 +21,16 @@ export default async function globalSetup(): Promise<void> {
   const logDirectory = mkdtempSync(path.join(tmpdir(), 'lovepoints-test-logs-'));
   const adminPhone = '13800000000';
   const adminPassword = 'test-admin-password';
-  // TEST_PORT_OFFSET shifts every port, so two checkouts can run their suites side by side.
+  // TEST_PORT_OFFSET shifts every port, so two checkouts can run their suites side by side. All of
+  // them lie below Linux's ephemeral range (32768–60999): a port inside it can be taken by any
+  // outgoing connection's socket before a service binds it (it once failed CI with EADDRINUSE).
   const offset = testPortOffset();
-  const ports = { volunteer: 51151 + offset, points: 51152 + offset, redeem: 51153 + offset, timebank: 51154 + offset, gateway: 18180 + offset };
+  const ports = { volunteer: 21151 + offset, points: 21152 + offset, redeem: 21153 + offset, timebank: 21154 + offset, gateway: 18180 + offset };
   const platform = await startPlatform({
     logger: createLogger('test-platform', 'warn'),
     persistent: false,
     ports,
-    infrastructure: { kafkaPort: 39092 + offset, kafkaControllerPort: 39093 + offset, mongoPort: 37017 + offset },
+    infrastructure: { kafkaPort: 19092 + offset, kafkaControllerPort: 19093 + offset, mongoPort: 17017 + offset },
     logDirectory,
     environment: {
       LOG_LEVEL: 'info',

@@ -13,7 +13,7 @@ import { specPort } from '../support/ports';
  */
 describe('replaying volunteer.attendance.v1 from offset 0', () => {
   const replayGroup = `replay-${randomUUID()}`;
-  const replayer = new PointsProcess(specPort(51162), platform.TEST_POINTS_MONGO_DB, {
+  const replayer = new PointsProcess(specPort(21162), platform.TEST_POINTS_MONGO_DB, {
     POINTS_CONSUMERS_ENABLED: 'true',
     POINTS_ATTENDANCE_CONSUMER_GROUP: replayGroup,
   });

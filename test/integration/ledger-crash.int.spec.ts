@@ -17,7 +17,7 @@ import { specPort } from '../support/ports';
  */
 describe('ledger survives kill -9 at any moment', () => {
   const databaseName = `lovepoints_crash_${randomUUID().slice(0, 8)}`;
-  const points = new PointsProcess(specPort(51161), databaseName, {
+  const points = new PointsProcess(specPort(21161), databaseName, {
     LEDGER_LEASE_MS: '300',
     LEDGER_RECOVERY_INTERVAL_MS: '500',
     LEDGER_MARKER_SWEEP_INTERVAL_MS: '1000',

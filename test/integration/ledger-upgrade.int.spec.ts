@@ -12,7 +12,7 @@ import { specPort } from '../support/ports';
  */
 describe('ledger upgrade from markers kept in a list', () => {
   const databaseName = `lovepoints_upgrade_${randomUUID().slice(0, 8)}`;
-  const points = new PointsProcess(specPort(51163), databaseName, { LEDGER_LEASE_MS: '300', LEDGER_RECOVERY_INTERVAL_MS: '500' });
+  const points = new PointsProcess(specPort(21163), databaseName, { LEDGER_LEASE_MS: '300', LEDGER_RECOVERY_INTERVAL_MS: '500' });
   const clients = createClients({ volunteer: '127.0.0.1:1', points: points.address, redeem: '127.0.0.1:1', timebank: '127.0.0.1:1' });
   const communityId = 'upgrade-community';
   const issuance = { kind: 'community_issuance', id: communityId, communityId };
