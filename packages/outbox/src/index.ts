@@ -115,6 +115,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const hinted = new Map<string, Set<string>>(options.collections.map((name) => [name, new Set()]));
   /** Entries handed over with `written`, per collection and document, in the order written. */
   const handedOver = new Map<string, Map<string, OutboxEntry[]>>(options.collections.map((name) => [name, new Map()]));
+  /** The pulls' plain update commands, one writer per collection. */
+  const writes = new Map(options.collections.map((name) => [name, new CollectionWrites(options.connection, name)]));
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   let timerDueAt = Number.POSITIVE_INFINITY;
@@ -144,7 +146,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       options.logger.warn({ err: error, collection: collectionName, events: entries.length }, 'outbox publish failed; will retry after the lease');
       return 0;
     }
-    await new CollectionWrites(options.connection, collectionName).updateEach<OutboxDocument>(
+    await writes.get(collectionName)!.updateEach<OutboxDocument>(
       documents.map(([id, documentEntries]) => ({
         filter: claim === undefined ? { _id: id } : { _id: id, outboxClaim: claim },
         update: {

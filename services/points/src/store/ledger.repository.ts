@@ -119,8 +119,8 @@ function storedForm(transfer: TransferDocument): Partial<TransferDocument> {
 }
 
 /** A transfer as read, with the fields its stored form left out (see `omittedDefaults`). */
-function withDefaults<Stored extends Partial<TransferDocument> | null>(stored: Stored): Stored extends null ? TransferDocument | null : TransferDocument {
-  return (stored === null ? null : { ...omittedDefaults, ...stored }) as Stored extends null ? TransferDocument | null : TransferDocument;
+function withDefaults(stored: Partial<TransferDocument> | null): TransferDocument | null {
+  return stored === null ? null : ({ ...omittedDefaults, ...stored } as TransferDocument);
 }
 
 /** The in-progress state of each phase, and the state it finishes in. */
